@@ -1,0 +1,34 @@
+"""Provenance records: package versions and file hashes for every output."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+#: Packages whose versions are recorded with every output.
+TRACKED_PACKAGES = (
+    "neurosig", "anndata", "scanpy", "numpy", "scipy", "pandas", "h5py", "pooch",
+    "rdata", "decoupler", "liana", "gseapy", "scikit-learn", "infercnvpy", "pyarrow",
+)
+
+
+def package_versions(packages: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str]:
+    """Installed versions of ``packages`` (``"not installed"`` where absent), plus Python."""
+    out = {"python": platform.python_version()}
+    for name in packages:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def file_hash(path: str | Path, algorithm: str = "sha256", chunk: int = 1 << 20) -> str:
+    """Hex digest of a file, read in chunks."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,113 @@
+"""The ``neurosig`` command line: ``datasets list|info|fetch|parsers`` and ``run``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import click
+
+from . import __version__
+from .errors import NeurosigError
+
+
+class _Group(click.Group):
+    """Show neurosig's own errors as one clear line, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except NeurosigError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="neurosig")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
+def main(verbose: bool) -> None:
+    """neurosig: test the neuron -> immune -> tumour axis of glioma on public single-cell data."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.group(cls=_Group)
+def datasets() -> None:
+    """Public glioma datasets in the manifest."""
+
+
+@datasets.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def datasets_list(fmt: str) -> None:
+    """List datasets with their verification state and offline availability."""
+    from .datasets import list_datasets
+
+    table = list_datasets()
+    if fmt == "json":
+        click.echo(json.dumps(json.loads(table.to_json(orient="records")), indent=1))
+    else:
+        cols = ["id", "technology", "value_type", "n_cells", "verification", "available_offline"]
+        click.echo(table[cols].fillna("").to_string(index=False))
+
+
+@datasets.command("info")
+@click.argument("dataset_id")
+def datasets_info(dataset_id: str) -> None:
+    """Show one dataset's manifest entry and where its files would be read from."""
+    from .datasets import info
+
+    click.echo(json.dumps(info(dataset_id), indent=1))
+
+
+@datasets.command("fetch")
+@click.argument("dataset_id")
+@click.option("--force", is_flag=True, help="Fetch again even if cached.")
+def datasets_fetch(dataset_id: str, force: bool) -> None:
+    """Download (or find in a mirror) and verify a dataset's files."""
+    from .datasets import fetch
+
+    for name, path in fetch(dataset_id, force=force).items():
+        click.echo(f"{name}\t{path}")
+
+
+@datasets.command("parsers")
+def datasets_parsers() -> None:
+    """List the file-format parsers the manifest can use."""
+    from .datasets.parsers import PARSERS
+
+    for p in PARSERS.values():
+        click.echo(f"{p.name:24s} {p.kind:7s} {p.desc}")
+
+
+@main.command("run")
+@click.option("--dataset", "dataset", default=None,
+              help="Manifest dataset id (default: Tirosh 2016 from the mirror, else the infercnvpy copy).")
+@click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Your own .h5ad instead of a manifest dataset.")
+@click.option("--patient-key", default=None, help="obs column with the patient id (with --input).")
+@click.option("--label-key", default=None, help="obs column with cell-type labels (with --input).")
+@click.option("--sample-key", default=None, help="obs column with the sample id (with --input).")
+@click.option("--value-type", default=None,
+              type=click.Choice(["counts", "tpm", "cpm", "log2_tpm10", "log1p_cp10k", "centred_log"]),
+              help="Scale of the input values (with --input; default: detect counts).")
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+def run_cmd(dataset, input_path, patient_key, label_key, sample_key, value_type, out, no_progress):
+    """Load, harmonise and QC one dataset; write cells.h5ad, summary.csv, qc.csv."""
+    from .pipeline import run
+
+    try:
+        written = run(out, dataset=dataset, input=input_path, patient_key=patient_key,
+                      label_key=label_key, sample_key=sample_key, value_type=value_type,
+                      progress=not no_progress)
+    except ValueError as err:
+        if isinstance(err, NeurosigError):
+            raise
+        raise click.UsageError(str(err)) from None
+    for name, path in written.items():
+        click.echo(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

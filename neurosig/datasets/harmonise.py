@@ -1,0 +1,334 @@
+"""One schema for every dataset: cell metadata, gene symbols and one expression scale.
+
+After :func:`harmonise` an AnnData holds
+
+``.obs``
+    ``dataset``, ``patient``, ``sample``, ``cell_type`` (vocabulary of
+    ``signatures/cell_types.yaml``), ``cell_type_author`` (the published label),
+    ``lineage``, ``malignant`` (nullable boolean: True/False/<NA>), ``n_genes``
+    (genes detected) and ``total_linear`` (sum of the linear values).
+``.X``
+    ``log1p(x / sum(x) * 1e4)`` per cell, where ``x`` is the linear-scale value
+    (raw counts, TPM or CPM): scanpy's ``normalize_total(target_sum=1e4)`` followed
+    by ``log1p``. Published log values are first brought back to linear
+    (``log2(TPM/10+1)`` -> ``TPM = 10 * (2**v - 1)``; ``log1p(CP10k)`` -> ``expm1``).
+    Centred log values cannot be inverted and are kept as published.
+``.layers``
+    ``counts`` (raw counts, when the data has them) or ``tpm`` / ``cpm`` / ``cp10k``
+    (the linear values as published or recovered).
+``.uns["neurosig"]``
+    provenance: neurosig and dependency versions, dataset id and citation, file
+    sha256s, value type, transform, gene and cell reports.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .._provenance import package_versions
+from ..errors import InputDataError, ManifestError
+from .genes import harmonise_genes
+from .vocabulary import lineage_of, map_label, vocabulary
+
+#: Target sum of the per-cell normalisation before ``log1p``.
+TARGET_SUM = 1e4
+SCHEMA_VERSION = 1
+OBS_COLUMNS = ("dataset", "patient", "sample", "cell_type", "cell_type_author", "lineage", "malignant")
+
+
+@dataclass(frozen=True)
+class ValueType:
+    """How a published value type relates to the linear scale."""
+
+    name: str
+    description: str
+    layer: str | None  # name of the linear layer; None when it cannot be recovered
+    is_log: bool
+
+
+VALUE_TYPES = {
+    v.name: v
+    for v in (
+        ValueType("counts", "raw read or UMI counts", "counts", False),
+        ValueType("tpm", "transcripts per million (linear)", "tpm", False),
+        ValueType("cpm", "counts per million (linear)", "cpm", False),
+        ValueType("log2_tpm10", "log2(TPM/10 + 1), the Broad/Suva lab scale", "tpm", True),
+        ValueType("log1p_cp10k", "ln(1 + count/library * 1e4), scanpy's default scale", "cp10k", True),
+        ValueType("centred_log", "log values centred per gene (not invertible)", None, True),
+    )
+}
+
+
+def _data(mat) -> np.ndarray:
+    return mat.data if sp.issparse(mat) else np.asarray(mat)
+
+
+def check_values(mat, value_type: str, source: str) -> None:
+    """Refuse values that cannot be of ``value_type`` (NaN, negatives, wrong scale)."""
+    vt = VALUE_TYPES[value_type]
+    data = _data(mat)
+    if data.size == 0:
+        return
+    if not np.isfinite(data).all():
+        raise InputDataError(
+            f"{source}: {int((~np.isfinite(data)).sum())} NaN or infinite expression values. "
+            "Remove or impute them before loading (neurosig never guesses missing values)."
+        )
+    if value_type == "centred_log":
+        return
+    if data.min() < 0:
+        raise InputDataError(
+            f"{source}: negative values (min {data.min():.3g}) but the data is declared "
+            f"{vt.description}. Declare value_type 'centred_log' for centred data."
+        )
+    vmax = float(data.max())
+    if vt.is_log and vmax > 50:
+        raise InputDataError(
+            f"{source}: declared {vt.description} but the largest value is {vmax:.4g}, which "
+            "is linear-scale. Declare value_type 'counts', 'tpm' or 'cpm'."
+        )
+    if value_type == "counts":
+        frac = np.abs(data - np.round(data)) > 1e-3
+        if frac.any():
+            raise InputDataError(
+                f"{source}: declared raw counts but {int(frac.sum())} values are not integers "
+                f"(e.g. {data[frac][0]:.4g}); this is normalised data. Declare value_type "
+                "'tpm', 'cpm' or 'log1p_cp10k' to match it."
+            )
+    if not vt.is_log and vmax <= 20 and (np.abs(data - np.round(data)) > 1e-3).any():
+        raise InputDataError(
+            f"{source}: declared {vt.description} but every value is <= {vmax:.3g} and "
+            "non-integer: this looks log-transformed. Declare value_type 'log2_tpm10' or "
+            "'log1p_cp10k'."
+        )
+
+
+def to_linear(mat, value_type: str):
+    """Linear-scale copy of ``mat`` (float32), or None for centred log values."""
+    mat = sp.csr_matrix(mat, dtype=np.float32) if sp.issparse(mat) else np.asarray(mat, dtype=np.float32)
+    if value_type in ("counts", "tpm", "cpm"):
+        return mat
+    if value_type == "centred_log":
+        return None
+    out = mat.copy()
+    data = out.data if sp.issparse(out) else out
+    if value_type == "log2_tpm10":
+        data[...] = 10.0 * (np.exp2(data, dtype=np.float64) - 1.0)
+    elif value_type == "log1p_cp10k":
+        data[...] = np.expm1(data, dtype=np.float64)
+    return out
+
+
+def log_normalise(linear, target_sum: float = TARGET_SUM) -> sp.csr_matrix:
+    """``log1p(x / rowsum * target_sum)`` per cell, as scanpy's normalize_total + log1p."""
+    mat = sp.csr_matrix(linear, dtype=np.float32, copy=True)
+    sums = np.asarray(mat.sum(axis=1), dtype=np.float64).ravel()
+    scale = np.divide(target_sum, sums, out=np.zeros_like(sums), where=sums > 0)
+    mat.data = np.log1p(mat.data * np.repeat(scale, np.diff(mat.indptr))).astype(np.float32)
+    return mat
+
+
+def resolve_field(obs: pd.DataFrame, spec: dict[str, str] | None, what: str) -> pd.Series | None:
+    """Values of one schema field from a column, a regex on the cell id, or a constant."""
+    if spec is None:
+        return None
+    if "column" in spec:
+        if spec["column"] not in obs:
+            raise InputDataError(
+                f"No column {spec['column']!r} for {what}; columns are {list(obs.columns)}."
+            )
+        return obs[spec["column"]].astype("string")
+    if "value" in spec:
+        return pd.Series(spec["value"], index=obs.index, dtype="string")
+    pattern = re.compile(spec["from_cell_id"])
+    fmt = spec.get("format", "{0}")
+    values = []
+    for cid in obs.index:
+        m = pattern.search(cid)
+        if m is None:
+            raise InputDataError(
+                f"Cell id {cid!r} does not match {spec['from_cell_id']!r}, used to read {what}."
+            )
+        values.append(fmt.format(*m.groups() or (m.group(0),)))
+    return pd.Series(values, index=obs.index, dtype="string")
+
+
+def _sanitise(obj: Any) -> Any:
+    """Make a provenance record writable to h5ad (no None, plain types)."""
+    if isinstance(obj, dict):
+        return {str(k): _sanitise(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_sanitise(v) for v in obj] if obj else []
+    if obj is None:
+        return ""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def map_cell_types(
+    labels: pd.Series, exact: dict[str, str] | None, patterns: list | None, strict: bool
+) -> tuple[pd.Series, list[str]]:
+    """Vocabulary term per cell; unmapped labels raise (``strict``) or become ``unknown``."""
+    cache: dict[Any, str | None] = {}
+    out, unmapped = [], []
+    for lab in labels.astype(object).where(labels.notna(), None):
+        if lab not in cache:
+            cache[lab] = map_label(lab, exact, patterns)
+        term = cache[lab]
+        if term is None:
+            unmapped.append(str(lab))
+            term = "unknown"
+        out.append(term)
+    unmapped = sorted(set(unmapped))
+    if unmapped and strict:
+        raise ManifestError(
+            f"Author labels {unmapped[:10]} map to no vocabulary term. Add them to the "
+            "dataset's cell_type_map in data_manifest.yaml (terms: "
+            f"{', '.join(vocabulary())})."
+        )
+    bad = set(out) - set(vocabulary())
+    if bad:
+        raise ManifestError(f"cell_type_map targets {sorted(bad)} are not vocabulary terms.")
+    return pd.Series(out, index=labels.index), unmapped
+
+
+def harmonise(
+    adata: ad.AnnData,
+    *,
+    dataset_id: str,
+    value_type: str,
+    schema: dict[str, Any],
+    provenance: dict[str, Any] | None = None,
+    strict_labels: bool = True,
+    symbol_column: str | None = None,
+    map_ensembl: bool = False,
+) -> ad.AnnData:
+    """Bring a parsed dataset to neurosig's schema (see the module docstring).
+
+    Parameters
+    ----------
+    adata
+        Cells x genes with the values as published and author metadata in ``.obs``.
+    dataset_id
+        Written to ``.obs["dataset"]``.
+    value_type
+        One of :data:`VALUE_TYPES`.
+    schema
+        The manifest's ``schema`` block: where patient, sample and label come from,
+        the label map, and optionally a malignancy column.
+    provenance
+        Extra records for ``.uns["neurosig"]`` (dataset citation, file hashes...).
+    strict_labels
+        Raise on author labels that map to no vocabulary term (manifest datasets);
+        otherwise they become ``unknown`` and are listed in the report.
+    """
+    if value_type not in VALUE_TYPES:
+        raise InputDataError(
+            f"Unknown value type {value_type!r}; choose one of {', '.join(VALUE_TYPES)}."
+        )
+    if adata.obs_names.has_duplicates:
+        dups = adata.obs_names[adata.obs_names.duplicated()].unique()
+        raise InputDataError(
+            f"{dataset_id}: {len(dups)} duplicated cell ids (e.g. {', '.join(dups[:3])}). "
+            "Make them unique (e.g. prefix the sample name) before loading."
+        )
+    check_values(adata.X, value_type, dataset_id)
+    linear = to_linear(adata.X, value_type)
+    vt = VALUE_TYPES[value_type]
+
+    obs = adata.obs.copy()
+    work = ad.AnnData(
+        X=linear if linear is not None else sp.csr_matrix(adata.X, dtype=np.float32),
+        obs=obs, var=adata.var.copy(),
+    )
+    if linear is not None:
+        work, gene_report = harmonise_genes(work, symbol_column=symbol_column, map_ensembl=map_ensembl)
+    else:
+        if adata.var_names.has_duplicates:
+            raise InputDataError(
+                f"{dataset_id}: duplicated gene names in centred log data cannot be merged by "
+                "summing; deduplicate them first."
+            )
+        gene_report = {"n_input_genes": int(adata.n_vars), "note": "centred data: names kept"}
+
+    patient = resolve_field(obs, schema.get("patient"), "patient")
+    sample = resolve_field(obs, schema.get("sample"), "sample")
+    author = resolve_field(obs, schema.get("cell_type_author"), "cell_type_author")
+    if patient is None:
+        raise InputDataError(f"{dataset_id}: no patient field; name the patient column.")
+    if patient.isna().any():
+        raise InputDataError(
+            f"{dataset_id}: {int(patient.isna().sum())} cells have no patient id; the patient "
+            "is the unit of replication and cannot be missing."
+        )
+    if author is None:
+        author = pd.Series(pd.NA, index=obs.index, dtype="string")
+    cell_type, unmapped = map_cell_types(
+        author, schema.get("cell_type_map"), schema.get("cell_type_patterns"), strict_labels
+    )
+    malignant = cell_type.map(lambda t: vocabulary()[t]["malignant"]).astype("boolean")
+    if "malignant" in schema:
+        spec = schema["malignant"]
+        col = obs[spec["column"]].astype("string")
+        malignant = pd.Series(pd.NA, index=obs.index, dtype="boolean")
+        malignant[col.isin(spec.get("true", []))] = True
+        malignant[col.isin(spec.get("false", []))] = False
+
+    keep = [c for c in schema.get("keep_obs", []) if c in obs]
+    new_obs = pd.DataFrame(index=obs.index)
+    new_obs["dataset"] = dataset_id
+    new_obs["patient"] = patient.astype(str)
+    new_obs["sample"] = (sample if sample is not None else patient).astype(str)
+    new_obs["cell_type"] = pd.Categorical(cell_type, categories=list(vocabulary()))
+    new_obs["cell_type_author"] = author.astype(str).where(author.notna(), "NA")
+    new_obs["lineage"] = cell_type.map(lineage_of).astype(str)
+    new_obs["malignant"] = malignant
+    for c in keep:
+        new_obs[f"author_{c}"] = obs[c].to_numpy()
+    for c in ("dataset", "patient", "sample", "cell_type_author", "lineage"):
+        new_obs[c] = new_obs[c].astype("category")
+
+    mat = work.X
+    new_obs["n_genes"] = np.asarray((mat > 0).sum(axis=1)).ravel().astype(np.int32)
+    new_obs["total_linear"] = np.asarray(mat.sum(axis=1)).ravel().astype(np.float64)
+    out = ad.AnnData(
+        X=log_normalise(mat) if linear is not None else sp.csr_matrix(mat, dtype=np.float32),
+        obs=new_obs,
+        var=work.var,
+    )
+    if vt.layer is not None:
+        out.layers[vt.layer] = sp.csr_matrix(mat, dtype=np.float32)
+    empty = int((new_obs["total_linear"] == 0).sum())
+    transform = (
+        f"X = log1p(x / sum(x) * {TARGET_SUM:g}) per cell, x = linear values in layers['{vt.layer}']"
+        if linear is not None else "X = centred log values as published (not invertible)"
+    )
+    record = {
+        "schema_version": SCHEMA_VERSION,
+        "dataset_id": dataset_id,
+        "value_type": value_type,
+        "value_type_description": vt.description,
+        "transform": transform,
+        "target_sum": TARGET_SUM,
+        "linear_layer": vt.layer,
+        "genes": gene_report,
+        "cells": {
+            "n_cells": int(out.n_obs),
+            "n_patients": int(new_obs["patient"].nunique()),
+            "empty_cells": empty,
+            "unmapped_labels": unmapped,
+            "cell_type_counts": {k: int(v) for k, v in new_obs["cell_type"].value_counts().items() if v},
+        },
+        "versions": package_versions(),
+    }
+    record.update(provenance or {})
+    out.uns["neurosig"] = _sanitise(record)
+    return out

@@ -1,0 +1,247 @@
+"""Load a manifest dataset, or a user's h5ad, into the harmonised schema.
+
+The loader is generic: the manifest's ``load`` block says which parser reads which
+file (``matrix`` steps, concatenated; ``obs`` steps, joined on cell id after the
+step's ``cell_id`` rewrite; ``var`` steps, joined on gene) and its ``schema`` block
+says how the authors' labels map onto :mod:`neurosig.datasets.harmonise`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import anndata as ad
+import pandas as pd
+
+from ..errors import InputDataError
+from .fetch import available_offline, fetch_file, verified_sha256
+from .harmonise import harmonise
+from .manifest import Manifest, get_manifest
+from .parsers import run_parser
+
+log = logging.getLogger(__name__)
+
+
+def _rewrite_ids(ids: pd.Index, spec: dict[str, Any] | None) -> pd.Index:
+    if not spec:
+        return ids
+    out = ids
+    if "prefix" in spec:
+        out = pd.Index([f"{spec['prefix']}{i}" for i in out])
+    for old, new in spec.get("replace", []):
+        out = out.str.replace(old, new, regex=False)
+    return out
+
+
+def needed_files(entry: dict[str, Any]) -> list[str]:
+    """Names of the files that the dataset's loader reads."""
+    names: list[str] = []
+    for steps in entry["load"].values():
+        for step in steps:
+            names += [n for n in step["files"].values() if n not in names]
+    return names
+
+
+def read_raw(
+    entry: dict[str, Any], *, force: bool = False, progress: bool = True
+) -> tuple[ad.AnnData, dict[str, Any]]:
+    """Parse and join a dataset's files, values as published; return AnnData and a report."""
+    did = entry["id"]
+    paths = {n: fetch_file(entry, n, force=force, progress=progress) for n in needed_files(entry)}
+    report: dict[str, Any] = {"files": {}, "obs_joins": []}
+    for name, path in paths.items():
+        report["files"][name] = {"sha256": verified_sha256(path), "path": str(path)}
+
+    def files_of(step):
+        return {role: paths[name] for role, name in step["files"].items()}
+
+    parts = []
+    for step in entry["load"]["matrix"]:
+        part = run_parser(step["parser"], files_of(step), step.get("options"))
+        part.obs_names = _rewrite_ids(part.obs_names, step.get("cell_id"))
+        if "sample" in step:
+            part.obs["sample_from_file"] = step["sample"]
+        parts.append(part)
+    if len(parts) == 1:
+        adata = parts[0]
+    else:
+        adata = ad.concat(parts, join="outer", merge="first", fill_value=0)
+    if adata.obs_names.has_duplicates:
+        dups = adata.obs_names[adata.obs_names.duplicated()].unique()
+        raise InputDataError(
+            f"{did}: duplicated cell ids in the expression files (e.g. {', '.join(dups[:3])}); "
+            "give each matrix step a cell_id prefix in the manifest."
+        )
+    for step in entry["load"].get("obs", []):
+        meta = run_parser(step["parser"], files_of(step), step.get("options"))
+        source = ", ".join(step["files"].values())
+        if meta.index.has_duplicates:
+            dups = meta.index[meta.index.duplicated()].unique()
+            raise InputDataError(
+                f"{did}: the label file {source} lists {len(dups)} cell ids twice "
+                f"(e.g. {', '.join(map(str, dups[:3]))}); the labels are ambiguous. Remove "
+                "the duplicated rows (keep the authors' intended one) and load again."
+            )
+        keys = _rewrite_ids(adata.obs_names, step.get("cell_id"))
+        found = keys.isin(meta.index)
+        n_missing = int((~found).sum())
+        if n_missing and entry["schema"].get("unlabelled_cells", "error") == "error":
+            examples = ", ".join(keys[~found][:3])
+            raise InputDataError(
+                f"{did}: {n_missing} of {adata.n_obs} cells (e.g. {examples}) are missing "
+                f"from the label file {source}. If the ids differ only by a prefix, add a "
+                "cell_id.replace rule to the obs step; if the authors left these cells "
+                "unlabelled, set schema.unlabelled_cells: unknown."
+            )
+        joined = meta.reindex(keys)
+        joined.index = adata.obs_names
+        clash = [c for c in joined.columns if c in adata.obs.columns]
+        adata.obs = adata.obs.join(joined.drop(columns=clash))
+        report["obs_joins"].append(
+            {"file": source, "cells_matched": int(found.sum()), "cells_missing": n_missing,
+             "rows_not_in_matrix": int(len(meta) - found.sum())}
+        )
+    for step in entry["load"].get("var", []):
+        meta = run_parser(step["parser"], files_of(step), step.get("options"))
+        joined = meta.reindex(adata.var_names)
+        adata.var = adata.var.join(joined.set_axis(adata.var_names), rsuffix="_file")
+        report["var_annotated"] = int(joined.notna().any(axis=1).sum())
+    return adata, report
+
+
+def load(
+    dataset_id: str,
+    *,
+    force: bool = False,
+    progress: bool = True,
+    manifest: Manifest | None = None,
+) -> ad.AnnData:
+    """Load a manifest dataset into neurosig's harmonised schema.
+
+    Parameters
+    ----------
+    dataset_id
+        An id from ``neurosig datasets list`` (e.g. ``tirosh2016_oligodendroglioma``).
+    force
+        Fetch files again even when cached.
+    progress
+        Show progress bars on downloads.
+    manifest
+        A manifest other than the bundled one.
+
+    Returns
+    -------
+    AnnData with the schema described in :mod:`neurosig.datasets.harmonise`.
+
+    Examples
+    --------
+    >>> import neurosig as ns
+    >>> adata = ns.datasets.load("tirosh2016_oligodendroglioma")  # doctest: +SKIP
+    >>> adata.obs["cell_type"].value_counts()  # doctest: +SKIP
+    """
+    manifest = manifest or get_manifest()
+    entry = manifest.get(dataset_id)
+    raw, report = read_raw(entry, force=force, progress=progress)
+    provenance = {
+        "dataset": {
+            "id": entry["id"], "title": entry["title"], "doi": entry["citation"]["doi"],
+            "citation": entry["citation"]["text"], "accessions": entry["accessions"],
+            "technology": entry["technology"], "verification": entry["verification"],
+            "manifest": str(manifest.path),
+        },
+        "files": {k: v["sha256"] for k, v in report["files"].items()},
+        "obs_joins": report["obs_joins"],
+        "parser": raw.uns.get("parser", {}),
+    }
+    return harmonise(
+        raw, dataset_id=dataset_id, value_type=entry["value_type"], schema=entry["schema"],
+        provenance=provenance,
+        strict_labels=entry["schema"].get("unmapped_labels", "error") == "error",
+    )
+
+
+def load_h5ad(
+    path: str | Path,
+    *,
+    patient_key: str,
+    label_key: str | None = None,
+    sample_key: str | None = None,
+    value_type: str | None = None,
+    layer: str | None = None,
+    dataset_id: str | None = None,
+    symbol_column: str | None = None,
+    map_ensembl: bool = False,
+) -> ad.AnnData:
+    """Load a user's own h5ad into the harmonised schema.
+
+    Parameters
+    ----------
+    path
+        The h5ad file.
+    patient_key
+        ``.obs`` column holding the patient (donor) id.
+    label_key
+        ``.obs`` column of cell-type labels, mapped onto the vocabulary by synonym;
+        labels that match no term become ``unknown`` and are listed in
+        ``.uns["neurosig"]["cells"]["unmapped_labels"]``.
+    sample_key
+        ``.obs`` column of the sample id (defaults to the patient).
+    value_type
+        Scale of the values read (see :data:`~neurosig.datasets.harmonise.VALUE_TYPES`);
+        default: ``counts`` when ``layers["counts"]`` exists or ``X`` holds integers,
+        otherwise an error asking for it.
+    layer
+        Read this layer instead of ``X`` (default ``counts`` when present).
+    """
+    from .._provenance import file_hash
+    from .parsers import run_parser as _run
+
+    path = Path(path)
+    adata = _run("h5ad", {"h5ad": path})
+    if layer is None and "counts" in adata.layers:
+        layer = "counts"
+    if layer is not None:
+        if layer not in adata.layers:
+            raise InputDataError(f"{path}: no layer {layer!r}; layers are {list(adata.layers)}.")
+        adata = ad.AnnData(X=adata.layers[layer], obs=adata.obs, var=adata.var)
+    if value_type is None:
+        data = adata.X.data if hasattr(adata.X, "data") else adata.X
+        if layer == "counts" or (data.size and (data == data.round()).all()):
+            value_type = "counts"
+        else:
+            raise InputDataError(
+                f"{path}: X is not integer counts and no layers['counts'] exists. Say what the "
+                "values are with value_type (--value-type): tpm, cpm, log2_tpm10, "
+                "log1p_cp10k or centred_log."
+            )
+    schema: dict[str, Any] = {"patient": {"column": patient_key}}
+    if label_key:
+        schema["cell_type_author"] = {"column": label_key}
+    if sample_key:
+        schema["sample"] = {"column": sample_key}
+    did = dataset_id or path.stem
+    provenance = {
+        "dataset": {"id": did, "path": str(path), "patient_key": patient_key,
+                    "label_key": label_key or "", "sample_key": sample_key or "",
+                    "layer": layer or "X"},
+        "files": {path.name: file_hash(path)},
+    }
+    return harmonise(
+        adata, dataset_id=did, value_type=value_type, schema=schema, provenance=provenance,
+        strict_labels=False, symbol_column=symbol_column, map_ensembl=map_ensembl,
+    )
+
+
+def default_dataset(manifest: Manifest | None = None) -> str:
+    """The dataset ``neurosig run`` uses when none is named.
+
+    Tirosh 2016 from the mirror or cache when available there, otherwise the same
+    cells as shipped inside the ``infercnvpy`` wheel (any machine, no network).
+    """
+    manifest = manifest or get_manifest()
+    entry = manifest.get("tirosh2016_oligodendroglioma")
+    if available_offline(entry, needed_files(entry)):
+        return entry["id"]
+    return "tirosh2016_oligodendroglioma_infercnvpy"

@@ -1,0 +1,85 @@
+"""Per-cell and per-gene metadata tables (SCP metadata, infercnv annotations, plain tables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ...errors import ParseError
+from ._text import open_text, unquote
+
+
+def read_table(
+    files: dict[str, Path],
+    *,
+    sep: str = "\t",
+    index_col: int | str = 0,
+    header: int | None = 0,
+    names: list[str] | None = None,
+    quotechar: str = '"',
+    skiprows: int = 0,
+) -> pd.DataFrame:
+    """Read a delimited table of per-cell metadata, indexed by cell id."""
+    path = files["table"]
+    with open_text(path) as fh:
+        frame = pd.read_csv(
+            fh, sep=sep, header=header, names=names, quotechar=quotechar, skiprows=skiprows,
+            dtype=str, keep_default_na=False, na_values=["NA", ""],
+        )
+    if isinstance(index_col, int):
+        index_col = frame.columns[index_col]
+    if index_col not in frame.columns:
+        raise ParseError(f"{path}: no column {index_col!r}; columns are {list(frame.columns)}.")
+    frame.index = pd.Index(unquote(frame[index_col]), name=None)
+    frame = frame.drop(columns=[index_col])
+    return frame
+
+
+def read_scp_metadata(files: dict[str, Path], *, sep: str = "\t") -> pd.DataFrame:
+    """Read a Single Cell Portal metadata file.
+
+    The first row names the columns (``NAME`` first); the second is the ``TYPE`` row
+    (``group`` / ``numeric``), which is dropped after casting numeric columns.
+    """
+    path = files["table"]
+    with open_text(path) as fh:
+        frame = pd.read_csv(fh, sep=sep, dtype=str, keep_default_na=False, na_values=["NA", ""])
+    if frame.columns[0].upper() != "NAME":
+        raise ParseError(f"{path}: first column is {frame.columns[0]!r}, not NAME: not SCP metadata.")
+    if frame.empty or str(frame.iloc[0, 0]).upper() != "TYPE":
+        raise ParseError(
+            f"{path}: the second row is not the Single Cell Portal TYPE row; "
+            "use the 'table' parser for plain tables."
+        )
+    types = frame.iloc[0].str.lower()
+    frame = frame.iloc[1:]
+    for col, kind in types.items():
+        if kind == "numeric":
+            frame[col] = pd.to_numeric(frame[col], errors="raise")
+    frame.index = pd.Index(frame.pop(frame.columns[0]).tolist(), name=None)
+    return frame
+
+
+def read_infercnv_annotations(files: dict[str, Path]) -> pd.DataFrame:
+    """Read an infercnv annotation file: cell id and label, tab-separated, no header."""
+    frame = read_table(files, header=None, names=["cell", "label"])
+    return frame
+
+
+def read_gene_positions(files: dict[str, Path]) -> pd.DataFrame:
+    """Read an infercnv gene-order file: gene, chromosome, start, end (no header).
+
+    Returns a DataFrame indexed by gene with ``chromosome``, ``start`` and ``end``
+    (the columns infercnvpy expects in ``.var``). A gene listed twice keeps its first row.
+    """
+    path = files["table"]
+    with open_text(path) as fh:
+        frame = pd.read_csv(fh, sep="\t", header=None, dtype={0: str, 1: str})
+    if frame.shape[1] != 4:
+        raise ParseError(f"{path}: expected 4 columns (gene, chromosome, start, end), got {frame.shape[1]}.")
+    frame.columns = ["gene", "chromosome", "start", "end"]
+    frame = frame.drop_duplicates("gene").set_index("gene").rename_axis(None)
+    frame["start"] = frame["start"].astype("int64")
+    frame["end"] = frame["end"].astype("int64")
+    return frame

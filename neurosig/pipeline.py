@@ -1,0 +1,104 @@
+"""``neurosig run``: the whole job on one dataset, one command.
+
+For now: load (manifest id or user h5ad) -> harmonise -> basic QC, then write
+``OUT/cells.h5ad``, ``OUT/summary.csv`` (cells per patient x cell type),
+``OUT/qc.csv`` (genes per cell by patient and type) and ``OUT/provenance.json``.
+Later stages (annotate, score, communicate, claims, export) extend this same function.
+Every file is written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import anndata as ad
+
+from . import __version__
+from ._atomic import atomic_path, write_text
+from ._provenance import file_hash, package_versions
+from .datasets import default_dataset, load, load_h5ad
+from .pp import qc_table, summary_table
+
+log = logging.getLogger(__name__)
+
+
+def run(
+    out: str | Path,
+    *,
+    dataset: str | None = None,
+    input: str | Path | None = None,
+    patient_key: str | None = None,
+    label_key: str | None = None,
+    sample_key: str | None = None,
+    value_type: str | None = None,
+    progress: bool = True,
+) -> dict[str, Path]:
+    """Run neurosig on one dataset and write its outputs to ``out``.
+
+    Parameters
+    ----------
+    out
+        Output folder (created).
+    dataset
+        Manifest id; default: :func:`neurosig.datasets.default_dataset`.
+    input
+        A user h5ad instead of a manifest dataset (needs ``patient_key``).
+    patient_key, label_key, sample_key, value_type
+        How to read the user h5ad (see :func:`neurosig.datasets.load_h5ad`).
+
+    Returns
+    -------
+    Paths of the files written, by name.
+    """
+    start = time.perf_counter()
+    out = Path(out)
+    if input is not None and dataset is not None:
+        raise ValueError("Give either a dataset id or an input h5ad, not both.")
+    if input is not None:
+        if not patient_key:
+            raise ValueError("--input needs --patient-key: the .obs column naming each cell's patient.")
+        adata = load_h5ad(input, patient_key=patient_key, label_key=label_key,
+                          sample_key=sample_key, value_type=value_type)
+        source: dict[str, Any] = {"input": str(input), "sha256": file_hash(input)}
+    else:
+        dataset = dataset or default_dataset()
+        adata = load(dataset, progress=progress)
+        source = {"dataset": dataset}
+    params = {
+        "dataset": dataset or "", "input": str(input or ""), "patient_key": patient_key or "",
+        "label_key": label_key or "", "sample_key": sample_key or "",
+        "value_type": value_type or "",
+    }
+    adata.uns["neurosig"]["run_parameters"] = params
+    written = write_outputs(adata, out)
+    provenance = {
+        "neurosig_version": __version__,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "source": source,
+        "parameters": params,
+        "input_files": adata.uns["neurosig"].get("files", {}),
+        "versions": package_versions(),
+        "outputs": {name: file_hash(path) for name, path in written.items()},
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    written["provenance.json"] = write_text(out / "provenance.json", json.dumps(provenance, indent=1))
+    return written
+
+
+def write_outputs(adata: ad.AnnData, out: Path) -> dict[str, Path]:
+    """Write cells.h5ad, summary.csv and qc.csv atomically; return their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    with atomic_path(out / "cells.h5ad") as tmp:
+        adata.write_h5ad(tmp, compression="gzip")
+    paths["cells.h5ad"] = out / "cells.h5ad"
+    for name, table in (("summary.csv", summary_table(adata)), ("qc.csv", qc_table(adata))):
+        with atomic_path(out / name) as tmp:
+            table.to_csv(tmp, index=False, float_format="%.6g")
+        paths[name] = out / name
+    return paths
