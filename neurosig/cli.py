@@ -65,9 +65,9 @@ def datasets_info(dataset_id: str) -> None:
 @click.option("--force", is_flag=True, help="Fetch again even if cached.")
 def datasets_fetch(dataset_id: str, force: bool) -> None:
     """Download (or find in a mirror) and verify a dataset's files."""
-    from .datasets import fetch
+    from .datasets import fetch_dataset
 
-    for name, path in fetch(dataset_id, force=force).items():
+    for name, path in fetch_dataset(dataset_id, force=force).items():
         click.echo(f"{name}\t{path}")
 
 

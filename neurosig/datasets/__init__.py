@@ -50,7 +50,7 @@ def info(dataset_id: str, manifest: Manifest | None = None) -> dict[str, Any]:
     return entry
 
 
-def fetch(dataset_id: str, *, force: bool = False, progress: bool = True,
+def fetch_dataset(dataset_id: str, *, force: bool = False, progress: bool = True,
           manifest: Manifest | None = None) -> dict[str, str]:
     """Fetch and verify every file the dataset's loader needs; return name -> local path."""
     manifest = manifest or get_manifest()
@@ -60,6 +60,6 @@ def fetch(dataset_id: str, *, force: bool = False, progress: bool = True,
 
 __all__ = [
     "VALUE_TYPES", "VERIFICATION_STATES", "Manifest", "available_offline", "cache_dir",
-    "default_dataset", "fetch", "fetch_file", "get_manifest", "harmonise", "info",
+    "default_dataset", "fetch_dataset", "fetch_file", "get_manifest", "harmonise", "info",
     "list_datasets", "load", "load_h5ad", "mirror_dirs", "read_manifest",
 ]

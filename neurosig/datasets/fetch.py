@@ -243,8 +243,13 @@ def _download(url: str, file: dict[str, Any], dest_dir: Path, progress: bool) ->
             f"Download of {file['name']} from {url} does not match its checksum ({err}). "
             "The download was partial or the file changed upstream; nothing was kept."
         ) from None
-    except requests.RequestException as err:
+    except (requests.ConnectionError, requests.Timeout) as err:
         raise OfflineError(f"Could not download {file['name']} from {url}: {err}") from None
+    except requests.RequestException as err:  # e.g. the connection closed mid-file
+        raise FetchError(
+            f"Download of {file['name']} from {url} was cut short ({type(err).__name__}: "
+            f"{err}); the partial file was discarded. Try again."
+        ) from None
     return Path(path)
 
 

@@ -1,0 +1,41 @@
+"""Shared fixtures: the offline mirror (../shared/data), an isolated cache, tiny files."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+_env_mirror = os.environ.get("NEUROSIG_MIRRORS", "").split(os.pathsep)[0]
+MIRROR = Path(_env_mirror) if _env_mirror else REPO.parent / "shared" / "data"
+HAS_MIRROR = (MIRROR / "tirosh2016_oligodendroglioma").is_dir()
+
+needs_mirror = pytest.mark.skipif(
+    not HAS_MIRROR, reason=f"offline mirror not found at {MIRROR} (set NEUROSIG_MIRRORS)"
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets an empty cache, the real mirror, and no network."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("NEUROSIG_CACHE", str(cache))
+    monkeypatch.setenv("NEUROSIG_MIRRORS", str(MIRROR) if HAS_MIRROR else "")
+    monkeypatch.setenv("NEUROSIG_OFFLINE", "1")
+    return cache
+
+
+@pytest.fixture
+def mirror() -> Path:
+    if not HAS_MIRROR:
+        pytest.skip(f"offline mirror not found at {MIRROR}")
+    return MIRROR
+
+
+def write_gz(path: Path, text: str) -> Path:
+    with gzip.open(path, "wt", newline="") as fh:
+        fh.write(text)
+    return path
