@@ -24,7 +24,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=(path.suffix if suffix is None else suffix) + ".part",
+        prefix=f".{path.name}.",
+        suffix=(path.suffix if suffix is None else suffix) + ".part",
         dir=path.parent,
     )
     os.close(fd)

@@ -9,8 +9,21 @@ from pathlib import Path
 
 #: Packages whose versions are recorded with every output.
 TRACKED_PACKAGES = (
-    "neurosig", "anndata", "scanpy", "numpy", "scipy", "pandas", "h5py", "pooch",
-    "rdata", "decoupler", "liana", "gseapy", "scikit-learn", "infercnvpy", "pyarrow",
+    "neurosig",
+    "anndata",
+    "scanpy",
+    "numpy",
+    "scipy",
+    "pandas",
+    "h5py",
+    "pooch",
+    "rdata",
+    "decoupler",
+    "liana",
+    "gseapy",
+    "scikit-learn",
+    "infercnvpy",
+    "pyarrow",
 )
 
 

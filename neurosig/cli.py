@@ -28,8 +28,10 @@ class _Group(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
 def main(verbose: bool) -> None:
     """neurosig: test the neuron -> immune -> tumour axis of glioma on public single-cell data."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
 
 
 @main.group(cls=_Group)
@@ -81,31 +83,52 @@ def datasets_parsers() -> None:
 
 
 @main.command("run")
-@click.option("--dataset", "dataset", default=None,
-              help="Manifest dataset id (default: Tirosh 2016 from the mirror, else the infercnvpy copy).")
-@click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Your own .h5ad instead of a manifest dataset.")
+@click.option(
+    "--dataset",
+    "dataset",
+    default=None,
+    help="Manifest dataset id (default: Tirosh 2016 from the mirror, else the infercnvpy copy).",
+)
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Your own .h5ad instead of a manifest dataset.",
+)
 @click.option("--patient-key", default=None, help="obs column with the patient id (with --input).")
 @click.option("--label-key", default=None, help="obs column with cell-type labels (with --input).")
 @click.option("--sample-key", default=None, help="obs column with the sample id (with --input).")
-@click.option("--value-type", default=None,
-              type=click.Choice(["counts", "tpm", "cpm", "log2_tpm10", "log1p_cp10k", "centred_log"]),
-              help="Scale of the input values (with --input; default: detect counts).")
-@click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
+@click.option(
+    "--value-type",
+    default=None,
+    type=click.Choice(["counts", "tpm", "cpm", "log2_tpm10", "log1p_cp10k", "centred_log"]),
+    help="Scale of the input values (with --input; default: detect counts).",
+)
+@click.option(
+    "--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder."
+)
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 def run_cmd(dataset, input_path, patient_key, label_key, sample_key, value_type, out, no_progress):
     """Load, harmonise and QC one dataset; write cells.h5ad, summary.csv, qc.csv."""
     from .pipeline import run
 
     try:
-        written = run(out, dataset=dataset, input=input_path, patient_key=patient_key,
-                      label_key=label_key, sample_key=sample_key, value_type=value_type,
-                      progress=not no_progress)
+        written = run(
+            out,
+            dataset=dataset,
+            input=input_path,
+            patient_key=patient_key,
+            label_key=label_key,
+            sample_key=sample_key,
+            value_type=value_type,
+            progress=not no_progress,
+        )
     except ValueError as err:
         if isinstance(err, NeurosigError):
             raise
         raise click.UsageError(str(err)) from None
-    for name, path in written.items():
+    for path in written.values():
         click.echo(f"wrote {path}")
 
 

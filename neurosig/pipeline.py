@@ -61,17 +61,27 @@ def run(
         raise ValueError("Give either a dataset id or an input h5ad, not both.")
     if input is not None:
         if not patient_key:
-            raise ValueError("--input needs --patient-key: the .obs column naming each cell's patient.")
-        adata = load_h5ad(input, patient_key=patient_key, label_key=label_key,
-                          sample_key=sample_key, value_type=value_type)
+            raise ValueError(
+                "--input needs --patient-key: the .obs column naming each cell's patient."
+            )
+        adata = load_h5ad(
+            input,
+            patient_key=patient_key,
+            label_key=label_key,
+            sample_key=sample_key,
+            value_type=value_type,
+        )
         source: dict[str, Any] = {"input": str(input), "sha256": file_hash(input)}
     else:
         dataset = dataset or default_dataset()
         adata = load(dataset, progress=progress)
         source = {"dataset": dataset}
     params = {
-        "dataset": dataset or "", "input": str(input or ""), "patient_key": patient_key or "",
-        "label_key": label_key or "", "sample_key": sample_key or "",
+        "dataset": dataset or "",
+        "input": str(input or ""),
+        "patient_key": patient_key or "",
+        "label_key": label_key or "",
+        "sample_key": sample_key or "",
         "value_type": value_type or "",
     }
     adata.uns["neurosig"]["run_parameters"] = params
@@ -86,7 +96,9 @@ def run(
         "outputs": {name: file_hash(path) for name, path in written.items()},
         "seconds": round(time.perf_counter() - start, 2),
     }
-    written["provenance.json"] = write_text(out / "provenance.json", json.dumps(provenance, indent=1))
+    written["provenance.json"] = write_text(
+        out / "provenance.json", json.dumps(provenance, indent=1)
+    )
     return written
 
 

@@ -98,8 +98,8 @@ def main() -> None:
 source: Bioconductor org.Hs.eg.db via Debian package {DEB} {version}
 source_file: {SQLITE_IN_DEB}
 licence: Artistic-2.0 (org.Hs.eg.db); Entrez Gene and Ensembl data are public domain / unrestricted
-entrez_gene_date: "{meta.get('EGSOURCEDATE', '')}"
-ensembl_date: "{meta.get('ENSOURCEDATE', '')}"
+entrez_gene_date: "{meta.get("EGSOURCEDATE", "")}"
+ensembl_date: "{meta.get("ENSOURCEDATE", "")}"
 counts:
   symbols: {len(current)}
   aliases_unique: {len(unique_alias)}

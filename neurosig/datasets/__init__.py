@@ -22,19 +22,21 @@ def list_datasets(manifest: Manifest | None = None) -> pd.DataFrame:
     manifest = manifest or get_manifest()
     rows = []
     for e in manifest.datasets.values():
-        rows.append({
-            "id": e["id"],
-            "title": e["title"],
-            "doi": e["citation"]["doi"],
-            "accessions": ",".join(e["accessions"]),
-            "disease": e["disease"],
-            "technology": e["technology"],
-            "value_type": e["value_type"],
-            "n_cells": e.get("n_cells"),
-            "n_patients": e.get("n_patients"),
-            "verification": e["verification"],
-            "available_offline": available_offline(e, needed_files(e)),
-        })
+        rows.append(
+            {
+                "id": e["id"],
+                "title": e["title"],
+                "doi": e["citation"]["doi"],
+                "accessions": ",".join(e["accessions"]),
+                "disease": e["disease"],
+                "technology": e["technology"],
+                "value_type": e["value_type"],
+                "n_cells": e.get("n_cells"),
+                "n_patients": e.get("n_patients"),
+                "verification": e["verification"],
+                "available_offline": available_offline(e, needed_files(e)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -44,22 +46,36 @@ def info(dataset_id: str, manifest: Manifest | None = None) -> dict[str, Any]:
 
     manifest = manifest or get_manifest()
     entry = dict(manifest.get(dataset_id))
-    entry["files"] = [
-        {**f, "local_copy": str(locate_file(entry, f) or "")} for f in entry["files"]
-    ]
+    entry["files"] = [{**f, "local_copy": str(locate_file(entry, f) or "")} for f in entry["files"]]
     return entry
 
 
-def fetch_dataset(dataset_id: str, *, force: bool = False, progress: bool = True,
-          manifest: Manifest | None = None) -> dict[str, str]:
+def fetch_dataset(
+    dataset_id: str, *, force: bool = False, progress: bool = True, manifest: Manifest | None = None
+) -> dict[str, str]:
     """Fetch and verify every file the dataset's loader needs; return name -> local path."""
     manifest = manifest or get_manifest()
     entry = manifest.get(dataset_id)
-    return {n: str(fetch_file(entry, n, force=force, progress=progress)) for n in needed_files(entry)}
+    return {
+        n: str(fetch_file(entry, n, force=force, progress=progress)) for n in needed_files(entry)
+    }
 
 
 __all__ = [
-    "VALUE_TYPES", "VERIFICATION_STATES", "Manifest", "available_offline", "cache_dir",
-    "default_dataset", "fetch_dataset", "fetch_file", "get_manifest", "harmonise", "info",
-    "list_datasets", "load", "load_h5ad", "mirror_dirs", "read_manifest",
+    "VALUE_TYPES",
+    "VERIFICATION_STATES",
+    "Manifest",
+    "available_offline",
+    "cache_dir",
+    "default_dataset",
+    "fetch_dataset",
+    "fetch_file",
+    "get_manifest",
+    "harmonise",
+    "info",
+    "list_datasets",
+    "load",
+    "load_h5ad",
+    "mirror_dirs",
+    "read_manifest",
 ]

@@ -229,13 +229,15 @@ def _download(url: str, file: dict[str, Any], dest_dir: Path, progress: bool) ->
         known = f"sha256:{file['sha256']}"
     elif "md5" in file:
         known = f"md5:{file['md5']}"
-    downloader = pooch.HTTPDownloader(
-        progressbar=progress, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
-    )
+    downloader = pooch.HTTPDownloader(progressbar=progress, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
     dest_dir.mkdir(parents=True, exist_ok=True)
     try:
         path = pooch.retrieve(
-            url, known_hash=known, fname=file["name"], path=dest_dir, downloader=downloader,
+            url,
+            known_hash=known,
+            fname=file["name"],
+            path=dest_dir,
+            downloader=downloader,
             progressbar=progress,
         )
     except ValueError as err:  # pooch's checksum mismatch; it removed the partial file

@@ -58,7 +58,9 @@ def gene_tables() -> GeneTables:
     """Load the bundled identifier tables (once per process)."""
     symbols = frozenset(_read_gz_lines("symbols.txt.gz"))
     aliases = dict(line.split("\t") for line in _read_gz_lines("alias_to_symbol.tsv.gz")[1:])
-    overrides = pd.read_csv(signatures_dir() / "genes" / "alias_overrides.tsv", sep="\t", comment="#")
+    overrides = pd.read_csv(
+        signatures_dir() / "genes" / "alias_overrides.tsv", sep="\t", comment="#"
+    )
     aliases.update(zip(overrides["alias"], overrides["symbol"], strict=True))
     ensembl = dict(line.split("\t") for line in _read_gz_lines("ensembl_to_symbol.tsv.gz")[1:])
     source = yaml.safe_load((signatures_dir() / "genes" / "SOURCE.yaml").read_text())
@@ -101,8 +103,10 @@ def _merge_columns(adata: ad.AnnData, new_names: pd.Index) -> ad.AnnData:
     first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
     var = adata.var.iloc[first].copy()
     if "gene_ids" in var:
-        joined = pd.Series(adata.var["gene_ids"].astype(str).to_numpy()).groupby(codes).agg(
-            lambda s: ";".join(dict.fromkeys(s))
+        joined = (
+            pd.Series(adata.var["gene_ids"].astype(str).to_numpy())
+            .groupby(codes)
+            .agg(lambda s: ";".join(dict.fromkeys(s)))
         )
         var["gene_ids"] = joined.to_numpy()
     var.index = pd.Index(uniques)
@@ -142,7 +146,9 @@ def harmonise_genes(
     """
     names = pd.Index([str(n).strip().strip("'\"") for n in adata.var_names])
     if (names == "").any():
-        raise InputDataError(f"{int((names == '').sum())} genes have empty names; fix the gene column.")
+        raise InputDataError(
+            f"{int((names == '').sum())} genes have empty names; fix the gene column."
+        )
     report: dict = {"n_input_genes": int(adata.n_vars), "ensembl_mapped": 0}
     if fraction_ensembl(names) > 0.5:
         column = symbol_column or next((c for c in SYMBOL_COLUMNS if c in adata.var), None)
@@ -157,7 +163,9 @@ def harmonise_genes(
             mapped = [table.get(e) for e in stripped]
             missing = sum(m is None for m in mapped)
             adata.var["gene_ids"] = stripped
-            names = pd.Index([m if m is not None else e for m, e in zip(mapped, stripped, strict=True)])
+            names = pd.Index(
+                [m if m is not None else e for m, e in zip(mapped, stripped, strict=True)]
+            )
             report["ensembl_mapped"] = len(mapped) - missing
             report["ensembl_unmapped"] = missing
             report["symbols_from"] = "bundled Ensembl table"

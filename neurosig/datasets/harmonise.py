@@ -40,7 +40,15 @@ from .vocabulary import lineage_of, map_label, vocabulary
 #: Target sum of the per-cell normalisation before ``log1p``.
 TARGET_SUM = 1e4
 SCHEMA_VERSION = 1
-OBS_COLUMNS = ("dataset", "patient", "sample", "cell_type", "cell_type_author", "lineage", "malignant")
+OBS_COLUMNS = (
+    "dataset",
+    "patient",
+    "sample",
+    "cell_type",
+    "cell_type_author",
+    "lineage",
+    "malignant",
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,9 @@ VALUE_TYPES = {
         ValueType("tpm", "transcripts per million (linear)", "tpm", False),
         ValueType("cpm", "counts per million (linear)", "cpm", False),
         ValueType("log2_tpm10", "log2(TPM/10 + 1), the Broad/Suva lab scale", "tpm", True),
-        ValueType("log1p_cp10k", "ln(1 + count/library * 1e4), scanpy's default scale", "cp10k", True),
+        ValueType(
+            "log1p_cp10k", "ln(1 + count/library * 1e4), scanpy's default scale", "cp10k", True
+        ),
         ValueType("centred_log", "log values centred per gene (not invertible)", None, True),
     )
 }
@@ -112,7 +122,11 @@ def check_values(mat, value_type: str, source: str) -> None:
 
 def to_linear(mat, value_type: str):
     """Linear-scale copy of ``mat`` (float32), or None for centred log values."""
-    mat = sp.csr_matrix(mat, dtype=np.float32) if sp.issparse(mat) else np.asarray(mat, dtype=np.float32)
+    mat = (
+        sp.csr_matrix(mat, dtype=np.float32)
+        if sp.issparse(mat)
+        else np.asarray(mat, dtype=np.float32)
+    )
     if value_type in ("counts", "tpm", "cpm"):
         return mat
     if value_type == "centred_log":
@@ -247,10 +261,13 @@ def harmonise(
     obs = adata.obs.copy()
     work = ad.AnnData(
         X=linear if linear is not None else sp.csr_matrix(adata.X, dtype=np.float32),
-        obs=obs, var=adata.var.copy(),
+        obs=obs,
+        var=adata.var.copy(),
     )
     if linear is not None:
-        work, gene_report = harmonise_genes(work, symbol_column=symbol_column, map_ensembl=map_ensembl)
+        work, gene_report = harmonise_genes(
+            work, symbol_column=symbol_column, map_ensembl=map_ensembl
+        )
     else:
         if adata.var_names.has_duplicates:
             raise InputDataError(
@@ -309,7 +326,8 @@ def harmonise(
     empty = int((new_obs["total_linear"] == 0).sum())
     transform = (
         f"X = log1p(x / sum(x) * {TARGET_SUM:g}) per cell, x = linear values in layers['{vt.layer}']"
-        if linear is not None else "X = centred log values as published (not invertible)"
+        if linear is not None
+        else "X = centred log values as published (not invertible)"
     )
     record = {
         "schema_version": SCHEMA_VERSION,
@@ -325,7 +343,9 @@ def harmonise(
             "n_patients": int(new_obs["patient"].nunique()),
             "empty_cells": empty,
             "unmapped_labels": unmapped,
-            "cell_type_counts": {k: int(v) for k, v in new_obs["cell_type"].value_counts().items() if v},
+            "cell_type_counts": {
+                k: int(v) for k, v in new_obs["cell_type"].value_counts().items() if v
+            },
         },
         "versions": package_versions(),
     }

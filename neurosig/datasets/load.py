@@ -100,8 +100,12 @@ def read_raw(
         clash = [c for c in joined.columns if c in adata.obs.columns]
         adata.obs = adata.obs.join(joined.drop(columns=clash))
         report["obs_joins"].append(
-            {"file": source, "cells_matched": int(found.sum()), "cells_missing": n_missing,
-             "rows_not_in_matrix": int(len(meta) - found.sum())}
+            {
+                "file": source,
+                "cells_matched": int(found.sum()),
+                "cells_missing": n_missing,
+                "rows_not_in_matrix": int(len(meta) - found.sum()),
+            }
         )
     for step in entry["load"].get("var", []):
         meta = run_parser(step["parser"], files_of(step), step.get("options"))
@@ -146,17 +150,26 @@ def load(
     raw, report = read_raw(entry, force=force, progress=progress)
     provenance = {
         "dataset": {
-            "id": entry["id"], "title": entry["title"], "doi": entry["citation"]["doi"],
-            "citation": entry["citation"]["text"], "accessions": entry["accessions"],
-            "technology": entry["technology"], "verification": entry["verification"],
+            "id": entry["id"],
+            "title": entry["title"],
+            "doi": entry["citation"]["doi"],
+            "citation": entry["citation"]["text"],
+            "accessions": entry["accessions"],
+            "technology": entry["technology"],
+            "verification": entry["verification"],
             "manifest": str(manifest.path),
         },
         "files": {k: v["sha256"] for k, v in report["files"].items()},
-        "obs_joins": report["obs_joins"],
+        "obs_joins": {
+            j["file"]: {k: v for k, v in j.items() if k != "file"} for j in report["obs_joins"]
+        },
         "parser": raw.uns.get("parser", {}),
     }
     return harmonise(
-        raw, dataset_id=dataset_id, value_type=entry["value_type"], schema=entry["schema"],
+        raw,
+        dataset_id=dataset_id,
+        value_type=entry["value_type"],
+        schema=entry["schema"],
         provenance=provenance,
         strict_labels=entry["schema"].get("unmapped_labels", "error") == "error",
     )
@@ -223,14 +236,25 @@ def load_h5ad(
         schema["sample"] = {"column": sample_key}
     did = dataset_id or path.stem
     provenance = {
-        "dataset": {"id": did, "path": str(path), "patient_key": patient_key,
-                    "label_key": label_key or "", "sample_key": sample_key or "",
-                    "layer": layer or "X"},
+        "dataset": {
+            "id": did,
+            "path": str(path),
+            "patient_key": patient_key,
+            "label_key": label_key or "",
+            "sample_key": sample_key or "",
+            "layer": layer or "X",
+        },
         "files": {path.name: file_hash(path)},
     }
     return harmonise(
-        adata, dataset_id=did, value_type=value_type, schema=schema, provenance=provenance,
-        strict_labels=False, symbol_column=symbol_column, map_ensembl=map_ensembl,
+        adata,
+        dataset_id=did,
+        value_type=value_type,
+        schema=schema,
+        provenance=provenance,
+        strict_labels=False,
+        symbol_column=symbol_column,
+        map_ensembl=map_ensembl,
     )
 
 

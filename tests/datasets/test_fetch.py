@@ -115,7 +115,9 @@ def test_download_with_wrong_md5_keeps_nothing(server, online, isolated_cache):
     entry = dataset(f"{server}/x.tsv", md5="0" * 32)
     with pytest.raises(HashMismatchError, match="does not match its checksum"):
         F.fetch_file(entry, "x.tsv", progress=False)
-    leftovers = list((isolated_cache / "toy").glob("*")) if (isolated_cache / "toy").exists() else []
+    leftovers = (
+        list((isolated_cache / "toy").glob("*")) if (isolated_cache / "toy").exists() else []
+    )
     assert leftovers == []
 
 
@@ -185,11 +187,18 @@ def test_tar_links_are_refused(tmp_path):
 def test_archive_member_fetch(tmp_path, monkeypatch):
     _tar(tmp_path / "RAW.tar", [_file("inner.txt", b"hello")])
     monkeypatch.setenv("NEUROSIG_MIRRORS", str(tmp_path))
-    entry = {"id": "toy", "files": [
-        {"name": "RAW.tar", "url": "https://example.org/RAW.tar"},
-        {"name": "inner.txt", "archive": "RAW.tar", "member": "inner.txt",
-         "sha256": hashlib.sha256(b"hello").hexdigest()},
-    ]}
+    entry = {
+        "id": "toy",
+        "files": [
+            {"name": "RAW.tar", "url": "https://example.org/RAW.tar"},
+            {
+                "name": "inner.txt",
+                "archive": "RAW.tar",
+                "member": "inner.txt",
+                "sha256": hashlib.sha256(b"hello").hexdigest(),
+            },
+        ],
+    }
     path = F.fetch_file(entry, "inner.txt")
     assert path.read_bytes() == b"hello"
     shutil.rmtree(path.parent)

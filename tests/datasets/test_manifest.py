@@ -15,11 +15,23 @@ from neurosig.errors import ManifestError, UnknownDatasetError
 from ..conftest import MIRROR, needs_mirror
 
 STUDIES = {  # every study of ../shared/data/PUBLIC_SOURCES.md and the mirror README
-    "darmanis2017_gbm", "neftel2019_ss2", "neftel2019_10x", "tirosh2016_oligodendroglioma_full",
-    "venteicher2017_astrocytoma", "filbin2018_dmg", "yuan2018_gbm", "abdelfattah2022_glioma",
-    "krishna2023_connectivity", "mathewson2021_tcell", "pombo_antunes2021_myeloid",
-    "richards2021_gbm", "wang2022_longitudinal", "gbmap_core",
-    "tirosh2016_oligodendroglioma", "neftel2019_mgh136", "darmanis2015_brain",
+    "darmanis2017_gbm",
+    "neftel2019_ss2",
+    "neftel2019_10x",
+    "tirosh2016_oligodendroglioma_full",
+    "venteicher2017_astrocytoma",
+    "filbin2018_dmg",
+    "yuan2018_gbm",
+    "abdelfattah2022_glioma",
+    "krishna2023_connectivity",
+    "mathewson2021_tcell",
+    "pombo_antunes2021_myeloid",
+    "richards2021_gbm",
+    "wang2022_longitudinal",
+    "gbmap_core",
+    "tirosh2016_oligodendroglioma",
+    "neftel2019_mgh136",
+    "darmanis2015_brain",
 }
 
 
@@ -33,9 +45,8 @@ def test_manifest_valid_and_complete():
     assert STUDIES <= set(m.ids())
     for entry in m.datasets.values():
         assert entry["citation"]["doi"].startswith("10.")
-        for f in entry["files"]:
-            if entry["verification"] == "checksum_published":
-                assert any("sha256" in g or "md5" in g for g in entry["files"])
+        if entry["verification"] == "checksum_published":
+            assert any("sha256" in f or "md5" in f for f in entry["files"]), entry["id"]
 
 
 @needs_mirror

@@ -36,32 +36,83 @@ class ParserMeta:
 PARSERS: dict[str, ParserMeta] = {
     p.name: p
     for p in (
-        ParserMeta("dense_matrix", dense.read_dense_matrix, "matrix", ("matrix",),
-                   "dense delimited genes x cells (or cells x genes) text, gzip or plain, "
-                   "quoted names, tab/comma/space separated, infercnv-style short header"),
-        ParserMeta("ensembl_symbol_matrix", dense.read_ensembl_symbol_matrix, "matrix",
-                   ("matrix",), "headerless matrix: Ensembl id, symbol, then one column per "
-                   "cell (Yuan 2018, GSE103224)"),
-        ParserMeta("tenx_mtx", tenx.read_tenx_mtx, "matrix", ("matrix", "features", "barcodes"),
-                   "10x Market Exchange triplet (genes.tsv v2 or features.tsv v3)"),
-        ParserMeta("tenx_h5", tenx.read_tenx_h5, "matrix", ("h5",),
-                   "10x Cell Ranger HDF5 (v2 genome groups or v3 'matrix' group)"),
+        ParserMeta(
+            "dense_matrix",
+            dense.read_dense_matrix,
+            "matrix",
+            ("matrix",),
+            "dense delimited genes x cells (or cells x genes) text, gzip or plain, "
+            "quoted names, tab/comma/space separated, infercnv-style short header",
+        ),
+        ParserMeta(
+            "ensembl_symbol_matrix",
+            dense.read_ensembl_symbol_matrix,
+            "matrix",
+            ("matrix",),
+            "headerless matrix: Ensembl id, symbol, then one column per "
+            "cell (Yuan 2018, GSE103224)",
+        ),
+        ParserMeta(
+            "tenx_mtx",
+            tenx.read_tenx_mtx,
+            "matrix",
+            ("matrix", "features", "barcodes"),
+            "10x Market Exchange triplet (genes.tsv v2 or features.tsv v3)",
+        ),
+        ParserMeta(
+            "tenx_h5",
+            tenx.read_tenx_h5,
+            "matrix",
+            ("h5",),
+            "10x Cell Ranger HDF5 (v2 genome groups or v3 'matrix' group)",
+        ),
         ParserMeta("h5ad", h5ad_mod.read_h5ad_file, "matrix", ("h5ad",), "AnnData h5ad"),
-        ParserMeta("rda_dgcmatrix", rda.read_rda_dgcmatrix, "matrix", ("rda",),
-                   "R .rda/.RData holding a genes x cells dgCMatrix (read with rdata)"),
-        ParserMeta("tar_of_matrices", archive.read_tar_of_matrices, "matrix", ("archive",),
-                   "GEO *_RAW.tar of per-sample matrices (10x triplets, h5 or text), "
-                   "members checked and extracted safely"),
-        ParserMeta("geo_series_matrix", geo.read_geo_series_matrix, "obs", ("series_matrix",),
-                   "GEO series matrix: !Sample_ rows, characteristics 'key: value' -> columns"),
-        ParserMeta("scp_metadata", table.read_scp_metadata, "obs", ("table",),
-                   "Single Cell Portal metadata: header, TYPE row (group/numeric), NAME index"),
-        ParserMeta("table", table.read_table, "obs", ("table",),
-                   "delimited table of per-cell metadata"),
-        ParserMeta("infercnv_annotations", table.read_infercnv_annotations, "obs", ("table",),
-                   "infercnv annotation file: cell id and label, tab-separated, no header"),
-        ParserMeta("gene_positions", table.read_gene_positions, "var", ("table",),
-                   "gene, chromosome, start, end (infercnv gene order file), no header"),
+        ParserMeta(
+            "rda_dgcmatrix",
+            rda.read_rda_dgcmatrix,
+            "matrix",
+            ("rda",),
+            "R .rda/.RData holding a genes x cells dgCMatrix (read with rdata)",
+        ),
+        ParserMeta(
+            "tar_of_matrices",
+            archive.read_tar_of_matrices,
+            "matrix",
+            ("archive",),
+            "GEO *_RAW.tar of per-sample matrices (10x triplets, h5 or text), "
+            "members checked and extracted safely",
+        ),
+        ParserMeta(
+            "geo_series_matrix",
+            geo.read_geo_series_matrix,
+            "obs",
+            ("series_matrix",),
+            "GEO series matrix: !Sample_ rows, characteristics 'key: value' -> columns",
+        ),
+        ParserMeta(
+            "scp_metadata",
+            table.read_scp_metadata,
+            "obs",
+            ("table",),
+            "Single Cell Portal metadata: header, TYPE row (group/numeric), NAME index",
+        ),
+        ParserMeta(
+            "table", table.read_table, "obs", ("table",), "delimited table of per-cell metadata"
+        ),
+        ParserMeta(
+            "infercnv_annotations",
+            table.read_infercnv_annotations,
+            "obs",
+            ("table",),
+            "infercnv annotation file: cell id and label, tab-separated, no header",
+        ),
+        ParserMeta(
+            "gene_positions",
+            table.read_gene_positions,
+            "var",
+            ("table",),
+            "gene, chromosome, start, end (infercnv gene order file), no header",
+        ),
     )
 }
 
@@ -84,7 +135,9 @@ def run_parser(name: str, files: dict[str, Path], options: dict[str, Any] | None
         ) from None
     except TypeError as err:
         if "unexpected keyword" in str(err):
-            raise ParseError(f"Parser {name!r}: {err}. Check the options in the manifest.") from None
+            raise ParseError(
+                f"Parser {name!r}: {err}. Check the options in the manifest."
+            ) from None
         raise
 
 

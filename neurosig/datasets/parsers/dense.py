@@ -172,14 +172,23 @@ def read_dense_matrix(
     """
     path = files["matrix"]
     mat, columns, ids = _read(
-        path, sep=sep, quotechar=quotechar, header=header, gene_columns=1,
-        genes_in_rows=genes_in_rows, na_as_zero=na_as_zero, chunksize=chunksize,
+        path,
+        sep=sep,
+        quotechar=quotechar,
+        header=header,
+        gene_columns=1,
+        genes_in_rows=genes_in_rows,
+        na_as_zero=na_as_zero,
+        chunksize=chunksize,
         cell_prefix=None,
     )
     row_names = ids.iloc[:, 0].tolist()
     cells, genes = (columns, row_names) if genes_in_rows else (row_names, columns)
-    adata = ad.AnnData(X=mat, obs=pd.DataFrame(index=pd.Index(cells, name=None)),
-                       var=pd.DataFrame(index=pd.Index(genes, name=None)))
+    adata = ad.AnnData(
+        X=mat,
+        obs=pd.DataFrame(index=pd.Index(cells, name=None)),
+        var=pd.DataFrame(index=pd.Index(genes, name=None)),
+    )
     adata.uns["parser"] = {"name": "dense_matrix", "dropped_genes": 0}
     if drop_genes_regex:
         keep = ~adata.var_names.str.match(drop_genes_regex)
@@ -205,8 +214,15 @@ def read_ensembl_symbol_matrix(
     """
     path = files["matrix"]
     mat, columns, ids = _read(
-        path, sep=sep, quotechar='"', header=header, gene_columns=2, genes_in_rows=True,
-        na_as_zero=False, chunksize=chunksize, cell_prefix=cell_prefix,
+        path,
+        sep=sep,
+        quotechar='"',
+        header=header,
+        gene_columns=2,
+        genes_in_rows=True,
+        na_as_zero=False,
+        chunksize=chunksize,
+        cell_prefix=cell_prefix,
     )
     ensembl = [re.sub(r"\.\d+$", "", e) for e in ids.iloc[:, 0]]
     symbols = ids.iloc[:, 1].tolist()

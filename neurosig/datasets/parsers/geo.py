@@ -18,7 +18,9 @@ from ...errors import ParseError
 from ._text import open_text
 
 
-def read_geo_series_matrix(files: dict[str, Path], *, cell_id: str = "geo_accession") -> pd.DataFrame:
+def read_geo_series_matrix(
+    files: dict[str, Path], *, cell_id: str = "geo_accession"
+) -> pd.DataFrame:
     """Read the sample table of a GEO series matrix.
 
     Parameters
@@ -41,7 +43,7 @@ def read_geo_series_matrix(files: dict[str, Path], *, cell_id: str = "geo_access
                 break
             if not tag.startswith("!Sample_"):
                 continue
-            field = tag[len("!Sample_"):]
+            field = tag[len("!Sample_") :]
             values = [v.strip() for v in row[1:]]
             if field.startswith("characteristics"):
                 keys = {v.split(":", 1)[0].strip() for v in values if ":" in v}

@@ -24,10 +24,19 @@ def test_yuan_raw_tar(tmp_path):
     path = tmp_path / "GSE103224_RAW.tar"
     with tarfile.open(path, "w") as tar:
         _add(tar, "GSM2758471_PJ016.filtered.matrix.txt.gz", "ENSG00000141510.1\tTP53\t1\t0\n")
-        _add(tar, "GSM2940098_PJ048.filtered.matrix.txt.gz",
-             "ENSG00000141510.1\tTP53\t2\t0\t7\nENSG00000075624.2\tACTB\t1\t1\t1\n")
-    a = run_parser("tar_of_matrices", {"archive": path}, {
-        "member_regex": r"^GSM\d+_(PJ\d+)\.filtered\.matrix\.txt\.gz$", "parser": "ensembl_symbol_matrix"})
+        _add(
+            tar,
+            "GSM2940098_PJ048.filtered.matrix.txt.gz",
+            "ENSG00000141510.1\tTP53\t2\t0\t7\nENSG00000075624.2\tACTB\t1\t1\t1\n",
+        )
+    a = run_parser(
+        "tar_of_matrices",
+        {"archive": path},
+        {
+            "member_regex": r"^GSM\d+_(PJ\d+)\.filtered\.matrix\.txt\.gz$",
+            "parser": "ensembl_symbol_matrix",
+        },
+    )
     assert a.n_obs == 5 and set(a.var_names) == {"TP53", "ACTB"}
     assert a.obs["sample_from_file"].value_counts().to_dict() == {"PJ048": 3, "PJ016": 2}
     # genes absent from one sample are zeros there (outer join), never dropped
@@ -39,13 +48,26 @@ def test_wang_triplets_in_raw_tar(tmp_path):
     path = tmp_path / "GSE174554_RAW.tar"
     with tarfile.open(path, "w") as tar:
         for gsm, sf in (("GSM5319529", "SF8963"), ("GSM5319530", "SF9000")):
-            _add(tar, f"{gsm}_{sf}_matrix.mtx.gz", "%%MatrixMarket matrix coordinate integer\n1 2 2\n1 1 4\n1 2 1\n")
+            _add(
+                tar,
+                f"{gsm}_{sf}_matrix.mtx.gz",
+                "%%MatrixMarket matrix coordinate integer\n1 2 2\n1 1 4\n1 2 1\n",
+            )
             _add(tar, f"{gsm}_{sf}_features.tsv.gz", "ENSG00000141510\tTP53\tGene Expression\n")
             _add(tar, f"{gsm}_{sf}_barcodes.tsv.gz", "AAAC-1\nAAAG-1\n")
-    a = run_parser("tar_of_matrices", {"archive": path}, {
-        "member_regex": r"^(GSM\d+_SF\d+)_(matrix\.mtx|barcodes\.tsv|features\.tsv)\.gz$",
-        "triplet": True, "parser": "tenx_mtx"})
-    assert a.n_obs == 4 and list(a.obs_names[:2]) == ["GSM5319529_SF8963:AAAC-1", "GSM5319529_SF8963:AAAG-1"]
+    a = run_parser(
+        "tar_of_matrices",
+        {"archive": path},
+        {
+            "member_regex": r"^(GSM\d+_SF\d+)_(matrix\.mtx|barcodes\.tsv|features\.tsv)\.gz$",
+            "triplet": True,
+            "parser": "tenx_mtx",
+        },
+    )
+    assert a.n_obs == 4 and list(a.obs_names[:2]) == [
+        "GSM5319529_SF8963:AAAC-1",
+        "GSM5319529_SF8963:AAAG-1",
+    ]
     assert a.X.sum() == 10
 
 
@@ -54,4 +76,8 @@ def test_unsafe_member_refuses_whole_archive(tmp_path):
     with tarfile.open(path, "w") as tar:
         _add(tar, "../GSM1_PJ001.filtered.matrix.txt.gz", "ENSG1\tA\t1\n")
     with pytest.raises(UnsafeArchiveError):
-        run_parser("tar_of_matrices", {"archive": path}, {"member_regex": r"(PJ\d+)", "parser": "ensembl_symbol_matrix"})
+        run_parser(
+            "tar_of_matrices",
+            {"archive": path},
+            {"member_regex": r"(PJ\d+)", "parser": "ensembl_symbol_matrix"},
+        )

@@ -23,7 +23,12 @@ BARCODES = ["AAACCTGA-1", "AAACCTGC-1", "AAACGGGA-1", "AAAGATGC-1"]
 def _mtx_text(banner: str = "%%MatrixMarket matrix coordinate integer general\n") -> str:
     r, c = np.nonzero(DENSE)
     lines = [f"{i + 1} {j + 1} {int(DENSE[i, j])}" for i, j in zip(r, c, strict=True)]
-    return banner + f"%metadata_json\n{DENSE.shape[0]} {DENSE.shape[1]} {len(lines)}\n" + "\n".join(lines) + "\n"
+    return (
+        banner
+        + f"%metadata_json\n{DENSE.shape[0]} {DENSE.shape[1]} {len(lines)}\n"
+        + "\n".join(lines)
+        + "\n"
+    )
 
 
 def _write(folder, v3: bool, banner: str | None = None):
@@ -32,7 +37,10 @@ def _write(folder, v3: bool, banner: str | None = None):
     suffix = ".gz" if v3 else ""
     gz(folder / f"matrix.mtx{suffix}", _mtx_text(banner) if banner is not None else _mtx_text())
     if v3:
-        gz(folder / "features.tsv.gz", "".join(f"{i}\t{n}\tGene Expression\n" for i, n in zip(IDS, NAMES, strict=True)))
+        gz(
+            folder / "features.tsv.gz",
+            "".join(f"{i}\t{n}\tGene Expression\n" for i, n in zip(IDS, NAMES, strict=True)),
+        )
     else:
         gz(folder / "genes.tsv", "".join(f"{i}\t{n}\n" for i, n in zip(IDS, NAMES, strict=True)))
     gz(folder / f"barcodes.tsv{suffix}", "".join(f"{b}\n" for b in BARCODES))
@@ -43,7 +51,9 @@ def _write(folder, v3: bool, banner: str | None = None):
     }
 
 
-@pytest.mark.parametrize("v3", [False, True], ids=["cellranger2-genes.tsv", "cellranger3-features.tsv"])
+@pytest.mark.parametrize(
+    "v3", [False, True], ids=["cellranger2-genes.tsv", "cellranger3-features.tsv"]
+)
 def test_mtx_triplet_matches_scanpy(tmp_path, v3):
     files = _write(tmp_path / "m", v3)
     a = run_parser("tenx_mtx", files)

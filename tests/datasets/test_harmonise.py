@@ -1,0 +1,97 @@
+"""Value scales, checks and the obs schema."""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+import scanpy as sc
+import scipy.sparse as sp
+
+from neurosig.datasets.harmonise import harmonise, log_normalise, to_linear
+from neurosig.errors import InputDataError, ManifestError
+
+SCHEMA = {"patient": {"column": "donor"}, "cell_type_author": {"column": "label"}}
+
+
+def toy(x, labels=("Malignant", "Macrophage"), donors=("P1", "P2")):
+    obs = pd.DataFrame({"donor": list(donors), "label": list(labels)}, index=["c1", "c2"])
+    return ad.AnnData(
+        X=sp.csr_matrix(np.asarray(x, dtype=np.float32)),
+        obs=obs,
+        var=pd.DataFrame(index=["GFAP", "SOX2", "CD74"]),
+    )
+
+
+def test_x_equals_scanpy_normalize_total_log1p():
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(3, size=(2, 3)).astype(np.float32) + 1
+    out = harmonise(toy(counts), dataset_id="t", value_type="counts", schema=SCHEMA)
+    ref = ad.AnnData(X=counts.copy())
+    sc.pp.normalize_total(ref, target_sum=1e4)
+    sc.pp.log1p(ref)
+    np.testing.assert_allclose(out.X.toarray(), ref.X, rtol=1e-6)
+    np.testing.assert_array_equal(out.layers["counts"].toarray(), counts)
+
+
+def test_log2_tpm10_inverts_exactly():
+    tpm = np.array([[0, 100, 900], [30, 0, 70]], dtype=np.float32)
+    logged = np.log2(tpm / 10 + 1)
+    back = to_linear(sp.csr_matrix(logged), "log2_tpm10").toarray()
+    np.testing.assert_allclose(back, tpm, rtol=1e-5, atol=1e-4)
+    out = harmonise(toy(logged), dataset_id="t", value_type="log2_tpm10", schema=SCHEMA)
+    np.testing.assert_allclose(out.X.toarray(), log_normalise(tpm).toarray(), rtol=1e-5)
+    assert "tpm" in out.layers
+
+
+@pytest.mark.parametrize(
+    ("x", "value_type", "message"),
+    [
+        ([[1, np.nan, 0], [1, 2, 3]], "counts", "NaN"),
+        ([[1, -2, 0], [1, 2, 3]], "counts", "negative"),
+        ([[1.5, 2, 0], [1, 2, 3]], "counts", "not integers"),
+        ([[1.2, 2.3, 0], [1.1, 0.5, 3.3]], "tpm", "looks log-transformed"),
+        ([[1000, 20000, 0], [1, 2, 3]], "log2_tpm10", "linear-scale"),
+    ],
+)
+def test_bad_values_are_refused(x, value_type, message):
+    with pytest.raises(InputDataError, match=message):
+        harmonise(toy(x), dataset_id="t", value_type=value_type, schema=SCHEMA)
+
+
+def test_obs_schema_and_labels():
+    out = harmonise(toy([[1, 2, 3], [4, 5, 6]]), dataset_id="t", value_type="counts", schema=SCHEMA)
+    assert list(out.obs["cell_type"]) == ["malignant", "macrophage"]
+    assert list(out.obs["malignant"]) == [True, False]
+    assert list(out.obs["cell_type_author"]) == ["Malignant", "Macrophage"]
+    assert list(out.obs["sample"]) == ["P1", "P2"]  # defaults to the patient
+    assert out.uns["neurosig"]["value_type"] == "counts"
+    assert out.uns["neurosig"]["versions"]["anndata"] == ad.__version__
+
+
+def test_unmapped_labels_strict_or_unknown():
+    adata = toy([[1, 2, 3], [4, 5, 6]], labels=("Malignant", "Blob cells"))
+    with pytest.raises(ManifestError, match="Blob cells"):
+        harmonise(adata, dataset_id="t", value_type="counts", schema=SCHEMA)
+    out = harmonise(adata, dataset_id="t", value_type="counts", schema=SCHEMA, strict_labels=False)
+    assert list(out.obs["cell_type"]) == ["malignant", "unknown"]
+    assert out.uns["neurosig"]["cells"]["unmapped_labels"] == ["Blob cells"]
+
+
+def test_duplicated_cell_ids_and_missing_patient():
+    adata = toy([[1, 2, 3], [4, 5, 6]])
+    adata.obs_names = ["c1", "c1"]
+    with pytest.raises(InputDataError, match="duplicated cell ids"):
+        harmonise(adata, dataset_id="t", value_type="counts", schema=SCHEMA)
+    adata = toy([[1, 2, 3], [4, 5, 6]], donors=("P1", None))
+    with pytest.raises(InputDataError, match="no patient id"):
+        harmonise(adata, dataset_id="t", value_type="counts", schema=SCHEMA)
+
+
+def test_h5ad_round_trip(tmp_path):
+    out = harmonise(toy([[1, 2, 3], [4, 5, 6]]), dataset_id="t", value_type="counts", schema=SCHEMA)
+    out.write_h5ad(tmp_path / "x.h5ad")
+    back = ad.read_h5ad(tmp_path / "x.h5ad")
+    assert back.obs["malignant"].tolist() == [True, False]
+    assert back.uns["neurosig"]["dataset_id"] == "t"

@@ -1,0 +1,174 @@
+"""Loading real datasets into the harmonised schema, and bad label files."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+
+import anndata as ad
+import numpy as np
+import pytest
+import yaml
+
+from neurosig._resources import manifest_path
+from neurosig.datasets import default_dataset, load, load_h5ad
+from neurosig.datasets.manifest import Manifest, validate_manifest
+from neurosig.errors import InputDataError
+
+from ..conftest import needs_mirror
+
+SCHEMA_COLUMNS = {
+    "dataset",
+    "patient",
+    "sample",
+    "cell_type",
+    "cell_type_author",
+    "lineage",
+    "malignant",
+}
+
+
+def check_scale(a: ad.AnnData) -> None:
+    """X is log1p(CP10k): per-cell expm1 sums to 1e4."""
+    sums = np.expm1(a.X.toarray().astype(np.float64)).sum(1)
+    np.testing.assert_allclose(sums[sums > 0], 1e4, rtol=1e-3)
+
+
+@needs_mirror
+def test_tirosh2016_from_mirror():
+    a = load("tirosh2016_oligodendroglioma")
+    assert a.shape == (184, 10338)
+    assert SCHEMA_COLUMNS <= set(a.obs.columns)
+    counts = a.obs["cell_type"].value_counts()
+    assert (
+        counts["malignant"] == 142 and counts["myeloid"] == 19 and counts["oligodendrocyte"] == 23
+    )
+    assert a.obs["malignant"].sum() == 142
+    assert a.obs.groupby("patient", observed=True).size().to_dict() == {
+        "MGH36": 41,
+        "MGH53": 57,
+        "MGH54": 11,
+        "MGH93": 40,
+        "MGH97": 35,
+    }
+    assert (
+        a.obs.loc[a.obs["cell_type"] == "malignant", "cell_type_author"].str.startswith(
+            "malignant_"
+        )
+    ).all()
+    assert {"chromosome", "start", "end"} <= set(a.var.columns)
+    check_scale(a)
+    prov = a.uns["neurosig"]
+    assert prov["files"]["oligodendroglioma_annotations_downsampled.txt"].startswith("345493e0")
+    assert prov["dataset"]["doi"] == "10.1038/nature20123" and prov["linear_layer"] == "tpm"
+
+
+def test_tirosh2016_from_infercnvpy_wheel():
+    a = load("tirosh2016_oligodendroglioma_infercnvpy")
+    assert a.n_obs == 184
+    counts = a.obs["cell_type"].value_counts()
+    assert (
+        counts["malignant"] == 142 and counts["myeloid"] == 19 and counts["oligodendrocyte"] == 23
+    )
+    check_scale(a)
+
+
+@needs_mirror
+def test_neftel_mgh136_joined_to_ss2_metadata():
+    a = load("neftel2019_mgh136")
+    assert a.shape[0] == 229 and (a.obs["cell_type"] == "malignant").all()
+    assert (a.obs["patient"] == "MGH136").all()
+    # the MGH136- vs MGH136CD45neg- ids joined every cell to its published scores
+    assert a.obs["author_MESlike2"].notna().all()
+    assert a.uns["neurosig"]["obs_joins"]["IDHwt.GBM.Metadata.SS2.txt"]["cells_missing"] == 0
+    # log2(TPM/10+1) brought back to TPM: recovered values are non-negative and finite
+    assert a.layers["tpm"].data.min() > 0
+    check_scale(a)
+
+
+@needs_mirror
+def test_darmanis2015_brain():
+    a = load("darmanis2015_brain")
+    counts = a.obs["cell_type"].value_counts()
+    assert counts["neuron"] == 131 and counts["astrocyte"] == 62 and counts["microglia"] == 16
+    assert counts["other"] == 46 + 110 + 25  # hybrid and fetal cells
+    assert a.obs["patient"].nunique() == 12
+    assert np.all(a.layers["counts"].data == np.round(a.layers["counts"].data))
+    check_scale(a)
+
+
+def _manifest_with(tmp_path, mirror, dataset_id, edit_file=None, entry_edit=None) -> Manifest:
+    raw = yaml.safe_load(manifest_path().read_text())
+    entry = copy.deepcopy(next(d for d in raw["datasets"] if d["id"] == dataset_id))
+    if entry_edit:
+        entry_edit(entry)
+    raw["datasets"] = [entry]
+    return Manifest(validate_manifest(raw), tmp_path / "m.yaml")
+
+
+@needs_mirror
+def test_label_file_missing_cells(tmp_path, mirror, monkeypatch):
+    src = mirror / "tirosh2016_oligodendroglioma"
+    dst = tmp_path / "mirror" / "tirosh2016_oligodendroglioma"
+    shutil.copytree(src, dst)
+    ann = dst / "oligodendroglioma_annotations_downsampled.txt"
+    ann.write_text("".join(ann.read_text().splitlines(keepends=True)[:-3]))
+    monkeypatch.setenv("NEUROSIG_MIRRORS", str(tmp_path / "mirror"))
+
+    def unpin(entry):
+        for f in entry["files"]:
+            f.pop("sha256"), f.pop("size")
+        entry["verification"] = "unverified"
+
+    m = _manifest_with(tmp_path, mirror, "tirosh2016_oligodendroglioma", entry_edit=unpin)
+    with pytest.raises(InputDataError, match="3 of 184 cells .* missing from the label file"):
+        load("tirosh2016_oligodendroglioma", manifest=m)
+
+
+@needs_mirror
+def test_duplicated_ids_in_label_file(tmp_path, mirror, monkeypatch):
+    src = mirror / "tirosh2016_oligodendroglioma"
+    dst = tmp_path / "mirror" / "tirosh2016_oligodendroglioma"
+    shutil.copytree(src, dst)
+    ann = dst / "oligodendroglioma_annotations_downsampled.txt"
+    lines = ann.read_text().splitlines(keepends=True)
+    ann.write_text("".join(lines + lines[:1]))
+    monkeypatch.setenv("NEUROSIG_MIRRORS", str(tmp_path / "mirror"))
+
+    def unpin(entry):
+        for f in entry["files"]:
+            f.pop("sha256"), f.pop("size")
+        entry["verification"] = "unverified"
+
+    m = _manifest_with(tmp_path, mirror, "tirosh2016_oligodendroglioma", entry_edit=unpin)
+    with pytest.raises(InputDataError, match="lists 1 cell ids twice"):
+        load("tirosh2016_oligodendroglioma", manifest=m)
+
+
+def test_user_h5ad(tmp_path):
+    src = load("tirosh2016_oligodendroglioma_infercnvpy")
+    user = ad.AnnData(
+        X=src.layers["tpm"],
+        obs=src.obs[["patient", "cell_type_author"]].astype(str),
+        var=src.var[[]],
+    )
+    user.obs.columns = ["donor", "annotation"]
+    user.write_h5ad(tmp_path / "mine.h5ad")
+    with pytest.raises(InputDataError, match="value_type"):
+        load_h5ad(tmp_path / "mine.h5ad", patient_key="donor")
+    a = load_h5ad(
+        tmp_path / "mine.h5ad", patient_key="donor", label_key="annotation", value_type="tpm"
+    )
+    assert a.obs["patient"].nunique() == 5
+    # labels outside the vocabulary (malignant_MGH36, ...) are unknown and reported, not dropped
+    assert a.n_obs == 184 and "malignant_MGH36" in a.uns["neurosig"]["cells"]["unmapped_labels"]
+    assert (a.obs["cell_type"] == "oligodendrocyte").sum() == 23
+
+
+def test_default_dataset_follows_the_mirror(monkeypatch):
+    assert default_dataset() in {
+        "tirosh2016_oligodendroglioma",
+        "tirosh2016_oligodendroglioma_infercnvpy",
+    }
+    monkeypatch.setenv("NEUROSIG_MIRRORS", "")
+    assert default_dataset() == "tirosh2016_oligodendroglioma_infercnvpy"

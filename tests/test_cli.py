@@ -1,0 +1,88 @@
+"""The command line, end to end."""
+
+from __future__ import annotations
+
+import json
+
+import anndata as ad
+import pandas as pd
+from click.testing import CliRunner
+
+from neurosig.cli import main
+
+from .conftest import needs_mirror
+
+
+def test_datasets_list_json():
+    result = CliRunner().invoke(main, ["datasets", "list", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert len(rows) >= 14
+    states = {r["verification"] for r in rows}
+    assert states == {"verified_here", "checksum_published", "unverified"}
+
+
+def test_unknown_dataset_is_one_clear_line():
+    result = CliRunner().invoke(main, ["datasets", "info", "neftel2019_mgh13"])
+    assert result.exit_code == 2
+    assert (
+        "Unknown dataset id 'neftel2019_mgh13'" in result.output
+        and "neftel2019_mgh136" in result.output
+    )
+
+
+def test_fetch_offline_names_the_file():
+    result = CliRunner().invoke(main, ["datasets", "fetch", "yuan2018_gbm"])
+    assert (
+        result.exit_code == 2
+        and "GSE103224_RAW.tar" in result.output
+        and "put it at" in result.output
+    )
+
+
+@needs_mirror
+def test_run_tirosh(tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main,
+        ["run", "--dataset", "tirosh2016_oligodendroglioma", "--out", str(out), "--no-progress"],
+    )
+    assert result.exit_code == 0, result.output
+    a = ad.read_h5ad(out / "cells.h5ad")
+    assert a.n_obs == 184 and a.uns["neurosig"]["dataset_id"] == "tirosh2016_oligodendroglioma"
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["total"].sum() == 184 and summary["malignant"].sum() == 142
+    assert set(summary["patient"]) == {"MGH36", "MGH53", "MGH54", "MGH93", "MGH97"}
+    qc = pd.read_csv(out / "qc.csv")
+    assert qc["n_cells"].sum() == 184 and (qc["genes_per_cell_median"] > 1000).all()
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["outputs"]["summary.csv"] and prov["versions"]["scanpy"]
+    assert not list(out.glob("*.part")) and not list(out.glob(".*"))
+
+
+def test_run_user_input(tmp_path):
+    from neurosig.datasets import load
+
+    src = load("tirosh2016_oligodendroglioma_infercnvpy")
+    user = ad.AnnData(X=src.layers["tpm"], obs=src.obs[["patient"]].astype(str), var=src.var[[]])
+    user.write_h5ad(tmp_path / "mine.h5ad")
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--input",
+            str(tmp_path / "mine.h5ad"),
+            "--patient-key",
+            "patient",
+            "--value-type",
+            "tpm",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "o" / "summary.csv")["unknown"].sum() == 184
+    result = CliRunner().invoke(
+        main, ["run", "--input", str(tmp_path / "mine.h5ad"), "--out", str(tmp_path / "o2")]
+    )
+    assert result.exit_code != 0 and "--patient-key" in result.output
