@@ -105,9 +105,7 @@ def datasets_parsers() -> None:
     type=click.Choice(["counts", "tpm", "cpm", "log2_tpm10", "log1p_cp10k", "centred_log"]),
     help="Scale of the input values (with --input; default: detect counts).",
 )
-@click.option(
-    "--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder."
-)
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 def run_cmd(dataset, input_path, patient_key, label_key, sample_key, value_type, out, no_progress):
     """Load, harmonise and QC one dataset; write cells.h5ad, summary.csv, qc.csv."""

@@ -61,9 +61,7 @@ def run(
         raise ValueError("Give either a dataset id or an input h5ad, not both.")
     if input is not None:
         if not patient_key:
-            raise ValueError(
-                "--input needs --patient-key: the .obs column naming each cell's patient."
-            )
+            raise ValueError("--input needs --patient-key: the .obs column naming each cell's patient.")
         adata = load_h5ad(
             input,
             patient_key=patient_key,
@@ -96,9 +94,7 @@ def run(
         "outputs": {name: file_hash(path) for name, path in written.items()},
         "seconds": round(time.perf_counter() - start, 2),
     }
-    written["provenance.json"] = write_text(
-        out / "provenance.json", json.dumps(provenance, indent=1)
-    )
+    written["provenance.json"] = write_text(out / "provenance.json", json.dumps(provenance, indent=1))
     return written
 
 

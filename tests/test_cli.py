@@ -25,19 +25,12 @@ def test_datasets_list_json():
 def test_unknown_dataset_is_one_clear_line():
     result = CliRunner().invoke(main, ["datasets", "info", "neftel2019_mgh13"])
     assert result.exit_code == 2
-    assert (
-        "Unknown dataset id 'neftel2019_mgh13'" in result.output
-        and "neftel2019_mgh136" in result.output
-    )
+    assert "Unknown dataset id 'neftel2019_mgh13'" in result.output and "neftel2019_mgh136" in result.output
 
 
 def test_fetch_offline_names_the_file():
     result = CliRunner().invoke(main, ["datasets", "fetch", "yuan2018_gbm"])
-    assert (
-        result.exit_code == 2
-        and "GSE103224_RAW.tar" in result.output
-        and "put it at" in result.output
-    )
+    assert result.exit_code == 2 and "GSE103224_RAW.tar" in result.output and "put it at" in result.output
 
 
 @needs_mirror

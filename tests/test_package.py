@@ -20,9 +20,7 @@ def test_public_functions_have_numpy_docstrings():
         for name in module.__all__:
             obj = getattr(module, name)
             if inspect.isfunction(obj):
-                assert obj.__doc__ and obj.__doc__.strip(), (
-                    f"{module.__name__}.{name} has no docstring"
-                )
+                assert obj.__doc__ and obj.__doc__.strip(), f"{module.__name__}.{name} has no docstring"
     for meta in PARSERS.values():
         assert meta.func.__doc__, meta.name
 

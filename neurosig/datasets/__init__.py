@@ -56,9 +56,7 @@ def fetch_dataset(
     """Fetch and verify every file the dataset's loader needs; return name -> local path."""
     manifest = manifest or get_manifest()
     entry = manifest.get(dataset_id)
-    return {
-        n: str(fetch_file(entry, n, force=force, progress=progress)) for n in needed_files(entry)
-    }
+    return {n: str(fetch_file(entry, n, force=force, progress=progress)) for n in needed_files(entry)}
 
 
 __all__ = [

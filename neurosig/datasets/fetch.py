@@ -147,8 +147,7 @@ def verify_file(path: Path, file: dict[str, Any], dataset_id: str, tofu: TofuSto
         actual = sha256 if algorithm == "sha256" else file_hash(path, algorithm)
         if actual != digest:
             raise HashMismatchError(
-                f"{algorithm} mismatch for {file['name']} ({path}): expected {digest}, "
-                f"got {actual}. {fix}"
+                f"{algorithm} mismatch for {file['name']} ({path}): expected {digest}, got {actual}. {fix}"
             )
     if record is None and "sha256" not in file:
         tofu.record(key, sha256, size, file.get("url"))

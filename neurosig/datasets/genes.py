@@ -58,9 +58,7 @@ def gene_tables() -> GeneTables:
     """Load the bundled identifier tables (once per process)."""
     symbols = frozenset(_read_gz_lines("symbols.txt.gz"))
     aliases = dict(line.split("\t") for line in _read_gz_lines("alias_to_symbol.tsv.gz")[1:])
-    overrides = pd.read_csv(
-        signatures_dir() / "genes" / "alias_overrides.tsv", sep="\t", comment="#"
-    )
+    overrides = pd.read_csv(signatures_dir() / "genes" / "alias_overrides.tsv", sep="\t", comment="#")
     aliases.update(zip(overrides["alias"], overrides["symbol"], strict=True))
     ensembl = dict(line.split("\t") for line in _read_gz_lines("ensembl_to_symbol.tsv.gz")[1:])
     source = yaml.safe_load((signatures_dir() / "genes" / "SOURCE.yaml").read_text())
@@ -146,9 +144,7 @@ def harmonise_genes(
     """
     names = pd.Index([str(n).strip().strip("'\"") for n in adata.var_names])
     if (names == "").any():
-        raise InputDataError(
-            f"{int((names == '').sum())} genes have empty names; fix the gene column."
-        )
+        raise InputDataError(f"{int((names == '').sum())} genes have empty names; fix the gene column.")
     report: dict = {"n_input_genes": int(adata.n_vars), "ensembl_mapped": 0}
     if fraction_ensembl(names) > 0.5:
         column = symbol_column or next((c for c in SYMBOL_COLUMNS if c in adata.var), None)
@@ -163,9 +159,7 @@ def harmonise_genes(
             mapped = [table.get(e) for e in stripped]
             missing = sum(m is None for m in mapped)
             adata.var["gene_ids"] = stripped
-            names = pd.Index(
-                [m if m is not None else e for m, e in zip(mapped, stripped, strict=True)]
-            )
+            names = pd.Index([m if m is not None else e for m, e in zip(mapped, stripped, strict=True)])
             report["ensembl_mapped"] = len(mapped) - missing
             report["ensembl_unmapped"] = missing
             report["symbols_from"] = "bundled Ensembl table"

@@ -68,9 +68,7 @@ VALUE_TYPES = {
         ValueType("tpm", "transcripts per million (linear)", "tpm", False),
         ValueType("cpm", "counts per million (linear)", "cpm", False),
         ValueType("log2_tpm10", "log2(TPM/10 + 1), the Broad/Suva lab scale", "tpm", True),
-        ValueType(
-            "log1p_cp10k", "ln(1 + count/library * 1e4), scanpy's default scale", "cp10k", True
-        ),
+        ValueType("log1p_cp10k", "ln(1 + count/library * 1e4), scanpy's default scale", "cp10k", True),
         ValueType("centred_log", "log values centred per gene (not invertible)", None, True),
     )
 }
@@ -122,11 +120,7 @@ def check_values(mat, value_type: str, source: str) -> None:
 
 def to_linear(mat, value_type: str):
     """Linear-scale copy of ``mat`` (float32), or None for centred log values."""
-    mat = (
-        sp.csr_matrix(mat, dtype=np.float32)
-        if sp.issparse(mat)
-        else np.asarray(mat, dtype=np.float32)
-    )
+    mat = sp.csr_matrix(mat, dtype=np.float32) if sp.issparse(mat) else np.asarray(mat, dtype=np.float32)
     if value_type in ("counts", "tpm", "cpm"):
         return mat
     if value_type == "centred_log":
@@ -155,9 +149,7 @@ def resolve_field(obs: pd.DataFrame, spec: dict[str, str] | None, what: str) -> 
         return None
     if "column" in spec:
         if spec["column"] not in obs:
-            raise InputDataError(
-                f"No column {spec['column']!r} for {what}; columns are {list(obs.columns)}."
-            )
+            raise InputDataError(f"No column {spec['column']!r} for {what}; columns are {list(obs.columns)}.")
         return obs[spec["column"]].astype("string")
     if "value" in spec:
         return pd.Series(spec["value"], index=obs.index, dtype="string")
@@ -245,9 +237,7 @@ def harmonise(
         otherwise they become ``unknown`` and are listed in the report.
     """
     if value_type not in VALUE_TYPES:
-        raise InputDataError(
-            f"Unknown value type {value_type!r}; choose one of {', '.join(VALUE_TYPES)}."
-        )
+        raise InputDataError(f"Unknown value type {value_type!r}; choose one of {', '.join(VALUE_TYPES)}.")
     if adata.obs_names.has_duplicates:
         dups = adata.obs_names[adata.obs_names.duplicated()].unique()
         raise InputDataError(
@@ -265,9 +255,7 @@ def harmonise(
         var=adata.var.copy(),
     )
     if linear is not None:
-        work, gene_report = harmonise_genes(
-            work, symbol_column=symbol_column, map_ensembl=map_ensembl
-        )
+        work, gene_report = harmonise_genes(work, symbol_column=symbol_column, map_ensembl=map_ensembl)
     else:
         if adata.var_names.has_duplicates:
             raise InputDataError(
@@ -343,9 +331,7 @@ def harmonise(
             "n_patients": int(new_obs["patient"].nunique()),
             "empty_cells": empty,
             "unmapped_labels": unmapped,
-            "cell_type_counts": {
-                k: int(v) for k, v in new_obs["cell_type"].value_counts().items() if v
-            },
+            "cell_type_counts": {k: int(v) for k, v in new_obs["cell_type"].value_counts().items() if v},
         },
         "versions": package_versions(),
     }

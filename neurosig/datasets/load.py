@@ -160,9 +160,7 @@ def load(
             "manifest": str(manifest.path),
         },
         "files": {k: v["sha256"] for k, v in report["files"].items()},
-        "obs_joins": {
-            j["file"]: {k: v for k, v in j.items() if k != "file"} for j in report["obs_joins"]
-        },
+        "obs_joins": {j["file"]: {k: v for k, v in j.items() if k != "file"} for j in report["obs_joins"]},
         "parser": raw.uns.get("parser", {}),
     }
     return harmonise(

@@ -54,8 +54,7 @@ class Manifest:
             near = difflib.get_close_matches(dataset_id, list(self.datasets), n=3, cutoff=0.4)
             hint = f" Did you mean: {', '.join(near)}?" if near else ""
             raise UnknownDatasetError(
-                f"Unknown dataset id {dataset_id!r}.{hint} "
-                "Run `neurosig datasets list` to see all ids."
+                f"Unknown dataset id {dataset_id!r}.{hint} Run `neurosig datasets list` to see all ids."
             ) from None
 
     def ids(self) -> list[str]:
@@ -100,9 +99,7 @@ def validate_manifest(raw: Any, source: str = "manifest") -> dict[str, dict[str,
                     raise ManifestError(
                         f"{source}: {did}: load.{kind} uses files {missing} not listed in files."
                     )
-        if entry["verification"] == "verified_here" and not all(
-            "sha256" in f for f in entry["files"]
-        ):
+        if entry["verification"] == "verified_here" and not all("sha256" in f for f in entry["files"]):
             raise ManifestError(
                 f"{source}: {did}: verification 'verified_here' needs a sha256 for every file."
             )

@@ -115,9 +115,7 @@ def test_download_with_wrong_md5_keeps_nothing(server, online, isolated_cache):
     entry = dataset(f"{server}/x.tsv", md5="0" * 32)
     with pytest.raises(HashMismatchError, match="does not match its checksum"):
         F.fetch_file(entry, "x.tsv", progress=False)
-    leftovers = (
-        list((isolated_cache / "toy").glob("*")) if (isolated_cache / "toy").exists() else []
-    )
+    leftovers = list((isolated_cache / "toy").glob("*")) if (isolated_cache / "toy").exists() else []
     assert leftovers == []
 
 

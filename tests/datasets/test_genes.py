@@ -56,9 +56,7 @@ def test_duplicates_are_summed_in_x_and_layers():
 def test_ensembl_ids_need_symbols():
     with pytest.raises(InputDataError, match="Ensembl ids.*symbol_column.*map_ensembl"):
         harmonise_genes(toy(["ENSG00000141510", "ENSG00000075624"]))
-    a, _ = harmonise_genes(
-        toy(["ENSG00000141510", "ENSG00000075624"], feature_name=["TP53", "ACTB"])
-    )
+    a, _ = harmonise_genes(toy(["ENSG00000141510", "ENSG00000075624"], feature_name=["TP53", "ACTB"]))
     assert list(a.var_names) == ["TP53", "ACTB"]
     a, report = harmonise_genes(toy(["ENSG00000141510.16", "ENSG00000075624"]), map_ensembl=True)
     assert list(a.var_names) == ["TP53", "ACTB"] and report["ensembl_mapped"] == 2

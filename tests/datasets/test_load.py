@@ -40,9 +40,7 @@ def test_tirosh2016_from_mirror():
     assert a.shape == (184, 10338)
     assert SCHEMA_COLUMNS <= set(a.obs.columns)
     counts = a.obs["cell_type"].value_counts()
-    assert (
-        counts["malignant"] == 142 and counts["myeloid"] == 19 and counts["oligodendrocyte"] == 23
-    )
+    assert counts["malignant"] == 142 and counts["myeloid"] == 19 and counts["oligodendrocyte"] == 23
     assert a.obs["malignant"].sum() == 142
     assert a.obs.groupby("patient", observed=True).size().to_dict() == {
         "MGH36": 41,
@@ -52,9 +50,7 @@ def test_tirosh2016_from_mirror():
         "MGH97": 35,
     }
     assert (
-        a.obs.loc[a.obs["cell_type"] == "malignant", "cell_type_author"].str.startswith(
-            "malignant_"
-        )
+        a.obs.loc[a.obs["cell_type"] == "malignant", "cell_type_author"].str.startswith("malignant_")
     ).all()
     assert {"chromosome", "start", "end"} <= set(a.var.columns)
     check_scale(a)
@@ -67,9 +63,7 @@ def test_tirosh2016_from_infercnvpy_wheel():
     a = load("tirosh2016_oligodendroglioma_infercnvpy")
     assert a.n_obs == 184
     counts = a.obs["cell_type"].value_counts()
-    assert (
-        counts["malignant"] == 142 and counts["myeloid"] == 19 and counts["oligodendrocyte"] == 23
-    )
+    assert counts["malignant"] == 142 and counts["myeloid"] == 19 and counts["oligodendrocyte"] == 23
     check_scale(a)
 
 
@@ -156,9 +150,7 @@ def test_user_h5ad(tmp_path):
     user.write_h5ad(tmp_path / "mine.h5ad")
     with pytest.raises(InputDataError, match="value_type"):
         load_h5ad(tmp_path / "mine.h5ad", patient_key="donor")
-    a = load_h5ad(
-        tmp_path / "mine.h5ad", patient_key="donor", label_key="annotation", value_type="tpm"
-    )
+    a = load_h5ad(tmp_path / "mine.h5ad", patient_key="donor", label_key="annotation", value_type="tpm")
     assert a.obs["patient"].nunique() == 5
     # labels outside the vocabulary (malignant_MGH36, ...) are unknown and reported, not dropped
     assert a.n_obs == 184 and "malignant_MGH36" in a.uns["neurosig"]["cells"]["unmapped_labels"]

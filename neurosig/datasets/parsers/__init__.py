@@ -49,8 +49,7 @@ PARSERS: dict[str, ParserMeta] = {
             dense.read_ensembl_symbol_matrix,
             "matrix",
             ("matrix",),
-            "headerless matrix: Ensembl id, symbol, then one column per "
-            "cell (Yuan 2018, GSE103224)",
+            "headerless matrix: Ensembl id, symbol, then one column per cell (Yuan 2018, GSE103224)",
         ),
         ParserMeta(
             "tenx_mtx",
@@ -96,9 +95,7 @@ PARSERS: dict[str, ParserMeta] = {
             ("table",),
             "Single Cell Portal metadata: header, TYPE row (group/numeric), NAME index",
         ),
-        ParserMeta(
-            "table", table.read_table, "obs", ("table",), "delimited table of per-cell metadata"
-        ),
+        ParserMeta("table", table.read_table, "obs", ("table",), "delimited table of per-cell metadata"),
         ParserMeta(
             "infercnv_annotations",
             table.read_infercnv_annotations,
@@ -135,9 +132,7 @@ def run_parser(name: str, files: dict[str, Path], options: dict[str, Any] | None
         ) from None
     except TypeError as err:
         if "unexpected keyword" in str(err):
-            raise ParseError(
-                f"Parser {name!r}: {err}. Check the options in the manifest."
-            ) from None
+            raise ParseError(f"Parser {name!r}: {err}. Check the options in the manifest.") from None
         raise
 
 

@@ -59,9 +59,7 @@ def read_tar_of_matrices(
         with tarfile.open(archive) as tar:
             members = [m for m in tar.getmembers() if not m.isdir()]
     except tarfile.TarError as err:
-        raise ParseError(
-            f"{archive}: not a readable tar archive ({err}); it may be truncated."
-        ) from None
+        raise ParseError(f"{archive}: not a readable tar archive ({err}); it may be truncated.") from None
     for m in members:
         fetch.check_member_safe(m)
     chosen = [m for m in members if pattern.search(PurePosixPath(m.name).name)]
@@ -83,20 +81,14 @@ def read_tar_of_matrices(
         else:
             key = {"tenx_h5": "h5", "h5ad": "h5ad"}.get(parser, "matrix")
             if sample in samples:
-                raise ParseError(
-                    f"{archive}: two members for sample {sample!r}; tighten member_regex."
-                )
+                raise ParseError(f"{archive}: two members for sample {sample!r}; tighten member_regex.")
             samples[sample] = {key: local}
     parts = []
     for sample, paths in sorted(samples.items()):
         if triplet and set(paths) != {"matrix", "barcodes", "features"}:
-            raise ParseError(
-                f"{archive}: sample {sample!r} lacks part of its 10x triplet ({sorted(paths)})."
-            )
+            raise ParseError(f"{archive}: sample {sample!r} lacks part of its 10x triplet ({sorted(paths)}).")
         part = PARSERS[parser].func(paths, **(options or {}))
         part.obs_names = [f"{sample}:{c}" for c in part.obs_names]
         part.obs["sample_from_file"] = sample
         parts.append(part)
-    return (
-        ad.concat(parts, join="outer", merge="first", fill_value=0) if len(parts) > 1 else parts[0]
-    )
+    return ad.concat(parts, join="outer", merge="first", fill_value=0) if len(parts) > 1 else parts[0]

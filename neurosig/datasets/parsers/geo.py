@@ -18,9 +18,7 @@ from ...errors import ParseError
 from ._text import open_text
 
 
-def read_geo_series_matrix(
-    files: dict[str, Path], *, cell_id: str = "geo_accession"
-) -> pd.DataFrame:
+def read_geo_series_matrix(files: dict[str, Path], *, cell_id: str = "geo_accession") -> pd.DataFrame:
     """Read the sample table of a GEO series matrix.
 
     Parameters

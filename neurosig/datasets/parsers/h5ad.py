@@ -18,9 +18,7 @@ def read_h5ad_file(files: dict[str, Path], *, layer: str | None = None) -> ad.An
     try:
         adata = ad.read_h5ad(path)
     except (OSError, KeyError) as err:
-        raise ParseError(
-            f"{path}: not a readable h5ad file ({err}); it may be truncated."
-        ) from None
+        raise ParseError(f"{path}: not a readable h5ad file ({err}); it may be truncated.") from None
     if layer is not None:
         if layer not in adata.layers:
             raise ParseError(f"{path}: no layer {layer!r}; layers are {list(adata.layers)}.")

@@ -33,9 +33,7 @@ def read_rda_dgcmatrix(files: dict[str, Path], *, object: str | None = None) -> 
         parsed = rdata.parser.parse_file(path)
         converted = rdata.conversion.convert(parsed)
     except Exception as err:  # rdata raises bare ValueError/NotImplementedError on bad input
-        raise ParseError(
-            f"{path}: not a readable R data file ({type(err).__name__}: {err})."
-        ) from None
+        raise ParseError(f"{path}: not a readable R data file ({type(err).__name__}: {err}).") from None
     if object is None:
         if len(converted) != 1:
             raise ParseError(f"{path}: holds objects {list(converted)}; name one with `object`.")
@@ -44,13 +42,8 @@ def read_rda_dgcmatrix(files: dict[str, Path], *, object: str | None = None) -> 
         raise ParseError(f"{path}: no object {object!r}; it holds {list(converted)}.")
     obj = converted[object]
     cls = list(getattr(obj, "class", []) or [])
-    if (
-        not all(hasattr(obj, s) for s in ("i", "p", "x", "Dim", "Dimnames"))
-        or "dgCMatrix" not in cls
-    ):
-        raise ParseError(
-            f"{path}: object {object!r} is not a dgCMatrix (class {cls or type(obj).__name__})."
-        )
+    if not all(hasattr(obj, s) for s in ("i", "p", "x", "Dim", "Dimnames")) or "dgCMatrix" not in cls:
+        raise ParseError(f"{path}: object {object!r} is not a dgCMatrix (class {cls or type(obj).__name__}).")
     n_genes, n_cells = (int(d) for d in obj.Dim)
     mat = sp.csc_matrix(
         (np.asarray(obj.x, dtype=np.float32), np.asarray(obj.i), np.asarray(obj.p)),

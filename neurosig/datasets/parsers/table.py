@@ -53,9 +53,7 @@ def read_scp_metadata(files: dict[str, Path], *, sep: str = "\t") -> pd.DataFram
     with open_text(path) as fh:
         frame = pd.read_csv(fh, sep=sep, dtype=str, keep_default_na=False, na_values=["NA", ""])
     if frame.columns[0].upper() != "NAME":
-        raise ParseError(
-            f"{path}: first column is {frame.columns[0]!r}, not NAME: not SCP metadata."
-        )
+        raise ParseError(f"{path}: first column is {frame.columns[0]!r}, not NAME: not SCP metadata.")
     if frame.empty or str(frame.iloc[0, 0]).upper() != "TYPE":
         raise ParseError(
             f"{path}: the second row is not the Single Cell Portal TYPE row; "
@@ -86,9 +84,7 @@ def read_gene_positions(files: dict[str, Path]) -> pd.DataFrame:
     with open_text(path) as fh:
         frame = pd.read_csv(fh, sep="\t", header=None, dtype={0: str, 1: str})
     if frame.shape[1] != 4:
-        raise ParseError(
-            f"{path}: expected 4 columns (gene, chromosome, start, end), got {frame.shape[1]}."
-        )
+        raise ParseError(f"{path}: expected 4 columns (gene, chromosome, start, end), got {frame.shape[1]}.")
     frame.columns = ["gene", "chromosome", "start", "end"]
     frame = frame.drop_duplicates("gene").set_index("gene").rename_axis(None)
     frame["start"] = frame["start"].astype("int64")

@@ -31,9 +31,7 @@ def _read_mtx(path: Path) -> sp.coo_matrix:
         try:
             n_rows, n_cols, nnz = (int(x) for x in line.split())
         except ValueError:
-            raise ParseError(
-                f"{path}: size line {line.strip()!r} is not 'rows cols entries'."
-            ) from None
+            raise ParseError(f"{path}: size line {line.strip()!r} is not 'rows cols entries'.") from None
         entries = pd.read_csv(
             fh,
             sep=r"\s+",
@@ -47,9 +45,7 @@ def _read_mtx(path: Path) -> sp.coo_matrix:
             "the file is truncated."
         )
     if nnz and (
-        entries["r"].max() > n_rows
-        or entries["c"].max() > n_cols
-        or entries[["r", "c"]].min().min() < 1
+        entries["r"].max() > n_rows or entries["c"].max() > n_cols or entries[["r", "c"]].min().min() < 1
     ):
         raise ParseError(f"{path}: entry indices outside the {n_rows} x {n_cols} matrix.")
     return sp.coo_matrix(
@@ -83,25 +79,19 @@ def read_tenx_mtx(files: dict[str, Path], *, gex_only: bool = True) -> ad.AnnDat
     var = pd.DataFrame({"gene_ids": feats[0].to_numpy()}, index=pd.Index(feats[1].tolist()))
     if feats.shape[1] >= 3:
         var["feature_types"] = feats[2].to_numpy()
-    adata = ad.AnnData(
-        X=mat.astype(np.float32), obs=pd.DataFrame(index=pd.Index(barcodes)), var=var
-    )
+    adata = ad.AnnData(X=mat.astype(np.float32), obs=pd.DataFrame(index=pd.Index(barcodes)), var=var)
     if gex_only and "feature_types" in adata.var:
         adata = adata[:, adata.var["feature_types"] == "Gene Expression"].copy()
     return adata
 
 
-def read_tenx_h5(
-    files: dict[str, Path], *, gex_only: bool = True, genome: str | None = None
-) -> ad.AnnData:
+def read_tenx_h5(files: dict[str, Path], *, gex_only: bool = True, genome: str | None = None) -> ad.AnnData:
     """Read a Cell Ranger ``filtered_feature_bc_matrix.h5`` (v3) or v2 ``<genome>`` group file."""
     path = files["h5"]
     try:
         fh = h5py.File(path, "r")
     except OSError as err:
-        raise ParseError(
-            f"{path}: not a readable HDF5 file ({err}); it may be truncated."
-        ) from None
+        raise ParseError(f"{path}: not a readable HDF5 file ({err}); it may be truncated.") from None
     with fh:
         if "matrix" in fh:
             grp = fh["matrix"]

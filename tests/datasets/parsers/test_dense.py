@@ -15,9 +15,7 @@ from ...conftest import needs_mirror, write_gz
 @needs_mirror
 def test_tirosh_infercnv_matrix_real_bytes(mirror):
     path = (
-        mirror
-        / "tirosh2016_oligodendroglioma"
-        / "oligodendroglioma_expression_downsampled.counts.matrix.gz"
+        mirror / "tirosh2016_oligodendroglioma" / "oligodendroglioma_expression_downsampled.counts.matrix.gz"
     )
     a = run_parser("dense_matrix", {"matrix": path}, {"sep": "\t"})
     assert a.shape == (184, 10338)  # header lists cells only (one field fewer than rows)

@@ -24,10 +24,7 @@ def _mtx_text(banner: str = "%%MatrixMarket matrix coordinate integer general\n"
     r, c = np.nonzero(DENSE)
     lines = [f"{i + 1} {j + 1} {int(DENSE[i, j])}" for i, j in zip(r, c, strict=True)]
     return (
-        banner
-        + f"%metadata_json\n{DENSE.shape[0]} {DENSE.shape[1]} {len(lines)}\n"
-        + "\n".join(lines)
-        + "\n"
+        banner + f"%metadata_json\n{DENSE.shape[0]} {DENSE.shape[1]} {len(lines)}\n" + "\n".join(lines) + "\n"
     )
 
 
@@ -51,9 +48,7 @@ def _write(folder, v3: bool, banner: str | None = None):
     }
 
 
-@pytest.mark.parametrize(
-    "v3", [False, True], ids=["cellranger2-genes.tsv", "cellranger3-features.tsv"]
-)
+@pytest.mark.parametrize("v3", [False, True], ids=["cellranger2-genes.tsv", "cellranger3-features.tsv"])
 def test_mtx_triplet_matches_scanpy(tmp_path, v3):
     files = _write(tmp_path / "m", v3)
     a = run_parser("tenx_mtx", files)
