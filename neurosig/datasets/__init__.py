@@ -37,7 +37,10 @@ def list_datasets(manifest: Manifest | None = None) -> pd.DataFrame:
                 "available_offline": available_offline(e, needed_files(e)),
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    for col in ("n_cells", "n_patients"):
+        table[col] = table[col].astype("Int64")
+    return table
 
 
 def info(dataset_id: str, manifest: Manifest | None = None) -> dict[str, Any]:
