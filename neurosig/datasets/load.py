@@ -207,10 +207,9 @@ def load_h5ad(
         Read this layer instead of ``X`` (default ``counts`` when present).
     """
     from .._provenance import file_hash
-    from .parsers import run_parser as _run
 
     path = Path(path)
-    adata = _run("h5ad", {"h5ad": path})
+    adata = run_parser("h5ad", {"h5ad": path})
     if layer is None and "counts" in adata.layers:
         layer = "counts"
     if layer is not None:

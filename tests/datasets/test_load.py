@@ -91,7 +91,7 @@ def test_darmanis2015_brain():
     check_scale(a)
 
 
-def _manifest_with(tmp_path, mirror, dataset_id, edit_file=None, entry_edit=None) -> Manifest:
+def _manifest_with(tmp_path, mirror, dataset_id, entry_edit=None) -> Manifest:
     raw = yaml.safe_load(manifest_path().read_text())
     entry = copy.deepcopy(next(d for d in raw["datasets"] if d["id"] == dataset_id))
     if entry_edit:
@@ -100,13 +100,11 @@ def _manifest_with(tmp_path, mirror, dataset_id, edit_file=None, entry_edit=None
     return Manifest(validate_manifest(raw), tmp_path / "m.yaml")
 
 
-@needs_mirror
-def test_label_file_missing_cells(tmp_path, mirror, monkeypatch):
-    src = mirror / "tirosh2016_oligodendroglioma"
+@pytest.fixture
+def tirosh_copy(tmp_path, mirror, monkeypatch):
+    """A writable mirror copy of the Tirosh files and a manifest without their pinned hashes."""
     dst = tmp_path / "mirror" / "tirosh2016_oligodendroglioma"
-    shutil.copytree(src, dst)
-    ann = dst / "oligodendroglioma_annotations_downsampled.txt"
-    ann.write_text("".join(ann.read_text().splitlines(keepends=True)[:-3]))
+    shutil.copytree(mirror / "tirosh2016_oligodendroglioma", dst)
     monkeypatch.setenv("NEUROSIG_MIRRORS", str(tmp_path / "mirror"))
 
     def unpin(entry):
@@ -114,29 +112,23 @@ def test_label_file_missing_cells(tmp_path, mirror, monkeypatch):
             f.pop("sha256"), f.pop("size")
         entry["verification"] = "unverified"
 
-    m = _manifest_with(tmp_path, mirror, "tirosh2016_oligodendroglioma", entry_edit=unpin)
+    manifest = _manifest_with(tmp_path, mirror, "tirosh2016_oligodendroglioma", entry_edit=unpin)
+    return dst / "oligodendroglioma_annotations_downsampled.txt", manifest
+
+
+def test_label_file_missing_cells(tirosh_copy):
+    ann, manifest = tirosh_copy
+    ann.write_text("".join(ann.read_text().splitlines(keepends=True)[:-3]))
     with pytest.raises(InputDataError, match="3 of 184 cells .* missing from the label file"):
-        load("tirosh2016_oligodendroglioma", manifest=m)
+        load("tirosh2016_oligodendroglioma", manifest=manifest)
 
 
-@needs_mirror
-def test_duplicated_ids_in_label_file(tmp_path, mirror, monkeypatch):
-    src = mirror / "tirosh2016_oligodendroglioma"
-    dst = tmp_path / "mirror" / "tirosh2016_oligodendroglioma"
-    shutil.copytree(src, dst)
-    ann = dst / "oligodendroglioma_annotations_downsampled.txt"
+def test_duplicated_ids_in_label_file(tirosh_copy):
+    ann, manifest = tirosh_copy
     lines = ann.read_text().splitlines(keepends=True)
     ann.write_text("".join(lines + lines[:1]))
-    monkeypatch.setenv("NEUROSIG_MIRRORS", str(tmp_path / "mirror"))
-
-    def unpin(entry):
-        for f in entry["files"]:
-            f.pop("sha256"), f.pop("size")
-        entry["verification"] = "unverified"
-
-    m = _manifest_with(tmp_path, mirror, "tirosh2016_oligodendroglioma", entry_edit=unpin)
     with pytest.raises(InputDataError, match="lists 1 cell ids twice"):
-        load("tirosh2016_oligodendroglioma", manifest=m)
+        load("tirosh2016_oligodendroglioma", manifest=manifest)
 
 
 def test_user_h5ad(tmp_path):

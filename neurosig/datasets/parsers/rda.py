@@ -32,7 +32,7 @@ def read_rda_dgcmatrix(files: dict[str, Path], *, object: str | None = None) -> 
     try:
         parsed = rdata.parser.parse_file(path)
         converted = rdata.conversion.convert(parsed)
-    except Exception as err:  # rdata raises bare ValueError/NotImplementedError on bad input
+    except Exception as err:  # rdata raises assorted built-in errors on bad input
         raise ParseError(f"{path}: not a readable R data file ({type(err).__name__}: {err}).") from None
     if object is None:
         if len(converted) != 1:
