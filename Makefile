@@ -22,7 +22,7 @@ run: install
 	$(VENV)/bin/neurosig run --out $(OUT)
 
 test: install
-	$(PY) -m ruff check neurosig tests scripts
+	$(PY) -m ruff check neurosig tests scripts benchmarks
 	$(PY) -m pytest -q
 
 clean:

@@ -46,8 +46,17 @@ def main() -> None:
 
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-c", CHILD, str(args.n_cells), str(args.n_genes), str(args.n_patients),
-         args.technology, str(args.chunk_size), str(args.out)],
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(args.n_cells),
+            str(args.n_genes),
+            str(args.n_patients),
+            args.technology,
+            str(args.chunk_size),
+            str(args.out),
+        ],
         check=True,
     )
     wall = time.perf_counter() - start
@@ -56,7 +65,11 @@ def main() -> None:
     import h5py
 
     with h5py.File(args.out, "r") as fh:
-        nnz = int(fh["layers/counts/data"].shape[0]) if "layers" in fh and "counts" in fh["layers"] else int(fh["X/data"].shape[0])
+        nnz = (
+            int(fh["layers/counts/data"].shape[0])
+            if "layers" in fh and "counts" in fh["layers"]
+            else int(fh["X/data"].shape[0])
+        )
         shape = [int(x) for x in fh["X"].attrs["shape"]]
     from neurosig._provenance import package_versions
 

@@ -83,14 +83,33 @@ def test_run_user_input(tmp_path):
 
 def test_simulate_command(tmp_path):
     out = tmp_path / "sim.h5ad"
-    args = ["simulate", "--out", str(out), "--n-patients", "3", "--n-cells", "150", "--n-genes", "300",
-            "--seed", "3", "--mhc-effect", "-0.5", "--composition-effect", "T_CD8=-1",
-            "--lr-effect", "CD274:PDCD1:malignant:T_CD8:1.5", "--no-progress"]
+    args = [
+        "simulate",
+        "--out",
+        str(out),
+        "--n-patients",
+        "3",
+        "--n-cells",
+        "150",
+        "--n-genes",
+        "300",
+        "--seed",
+        "3",
+        "--mhc-effect",
+        "-0.5",
+        "--composition-effect",
+        "T_CD8=-1",
+        "--lr-effect",
+        "CD274:PDCD1:malignant:T_CD8:1.5",
+        "--no-progress",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     a = ad.read_h5ad(out)
     truth = a.uns["neurosig"]["simulation"]["truth"]
     assert a.n_obs == 150 and truth["effects"]["mhc_effect"] == -0.5
     assert "CD274->PDCD1" in truth["lr_effects"] and truth["effects"]["composition_effects"]["T_CD8"] == -1
-    bad = CliRunner().invoke(main, ["simulate", "--out", str(tmp_path / "x.h5ad"), "--n-patients", "10", "--n-cells", "5"])
+    bad = CliRunner().invoke(
+        main, ["simulate", "--out", str(tmp_path / "x.h5ad"), "--n-patients", "10", "--n-cells", "5"]
+    )
     assert bad.exit_code == 2 and "More patients" in bad.output

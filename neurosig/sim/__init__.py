@@ -10,6 +10,12 @@ from ._profiles import Profiles, load_profiles
 from ._simulate import simulate, simulate_adata
 
 __all__ = [
-    "CELL_TYPES", "DEFAULT_COMPOSITION", "LREffect", "Profiles", "SimParams", "load_profiles",
-    "simulate", "simulate_adata",
+    "CELL_TYPES",
+    "DEFAULT_COMPOSITION",
+    "LREffect",
+    "Profiles",
+    "SimParams",
+    "load_profiles",
+    "simulate",
+    "simulate_adata",
 ]

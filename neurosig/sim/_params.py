@@ -10,15 +10,36 @@ from ..errors import InputDataError
 
 #: Cell types the simulator draws (harmonised vocabulary terms).
 CELL_TYPES = (
-    "malignant", "neuron", "astrocyte", "oligodendrocyte", "OPC", "T_CD8", "T_CD4", "Treg", "NK",
-    "macrophage", "microglia", "MDSC", "endothelial",
+    "malignant",
+    "neuron",
+    "astrocyte",
+    "oligodendrocyte",
+    "OPC",
+    "T_CD8",
+    "T_CD4",
+    "Treg",
+    "NK",
+    "macrophage",
+    "microglia",
+    "MDSC",
+    "endothelial",
 )
 #: Baseline composition of a glioma sample (assumed; roughly the shares reported for
 #: IDH-wildtype glioblastoma cohorts with partial CD45 depletion). Sums to 1.
 DEFAULT_COMPOSITION = {
-    "malignant": 0.55, "neuron": 0.03, "astrocyte": 0.04, "oligodendrocyte": 0.08, "OPC": 0.03,
-    "T_CD8": 0.03, "T_CD4": 0.02, "Treg": 0.01, "NK": 0.01, "macrophage": 0.10, "microglia": 0.07,
-    "MDSC": 0.02, "endothelial": 0.01,
+    "malignant": 0.55,
+    "neuron": 0.03,
+    "astrocyte": 0.04,
+    "oligodendrocyte": 0.08,
+    "OPC": 0.03,
+    "T_CD8": 0.03,
+    "T_CD4": 0.02,
+    "Treg": 0.01,
+    "NK": 0.01,
+    "macrophage": 0.10,
+    "microglia": 0.07,
+    "MDSC": 0.02,
+    "endothelial": 0.01,
 }
 MALIGNANT_STATES = ("MES", "AC", "OPC", "NPC")
 
@@ -87,9 +108,7 @@ class SimParams:
     technology: str = "smartseq2"
     composition: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COMPOSITION))
     concentration: float = 50.0
-    state_composition: dict[str, float] = field(
-        default_factory=lambda: {s: 0.25 for s in MALIGNANT_STATES}
-    )
+    state_composition: dict[str, float] = field(default_factory=lambda: {s: 0.25 for s in MALIGNANT_STATES})
     patient_sd: float = 0.3
     patient_neural_sd: float = 1.0
     neural_loading: float = 0.0
@@ -127,11 +146,15 @@ class SimParams:
         _check_fractions("state_composition", self.state_composition, MALIGNANT_STATES)
         for t in self.composition_effects:
             if t not in CELL_TYPES:
-                raise InputDataError(f"composition_effects names unknown cell type {t!r}; known: {', '.join(CELL_TYPES)}.")
+                raise InputDataError(
+                    f"composition_effects names unknown cell type {t!r}; known: {', '.join(CELL_TYPES)}."
+                )
         for e in self.lr_effects:
             for t in (e.sender, e.receiver):
                 if t not in CELL_TYPES:
-                    raise InputDataError(f"lr_effects names unknown cell type {t!r}; known: {', '.join(CELL_TYPES)}.")
+                    raise InputDataError(
+                        f"lr_effects names unknown cell type {t!r}; known: {', '.join(CELL_TYPES)}."
+                    )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-type record of the parameters (for ``.uns``)."""

@@ -82,7 +82,11 @@ def cell_table(params: SimParams) -> tuple[pd.DataFrame, dict]:
     state_alpha = params.concentration * np.array([params.state_composition[s] for s in states])
     sizes = np.full(params.n_patients, params.n_cells // params.n_patients)
     sizes[: params.n_cells % params.n_patients] += 1
-    neural = rng.normal(0.0, params.patient_neural_sd, params.n_patients) if params.patient_neural_sd > 0 else np.zeros(params.n_patients)
+    neural = (
+        rng.normal(0.0, params.patient_neural_sd, params.n_patients)
+        if params.patient_neural_sd > 0
+        else np.zeros(params.n_patients)
+    )
 
     frames, planned = [], {}
     for p, (n_p, s_p) in enumerate(zip(sizes, neural, strict=True)):
@@ -105,14 +109,24 @@ def cell_table(params: SimParams) -> tuple[pd.DataFrame, dict]:
             mu, sd = library_params(profiles, params.technology, col)
             idx = columns == col
             lib[idx] = np.exp(rng.normal(mu, sd, idx.sum()))
-        frames.append(pd.DataFrame({
-            "patient": pid, "cell_type": cell_types, "malignant_state": state.astype(str),
-            "profile": columns, "sim_neural_latent": z, "sim_library": lib,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "patient": pid,
+                    "cell_type": cell_types,
+                    "malignant_state": state.astype(str),
+                    "profile": columns,
+                    "sim_neural_latent": z,
+                    "sim_library": lib,
+                }
+            )
+        )
     obs = pd.concat(frames, ignore_index=True)
     obs.index = pd.Index([f"{p}_c{i:07d}" for i, p in enumerate(obs["patient"])])
     truth = {
-        "patient_neural": dict(zip([f"P{p + 1:03d}" for p in range(params.n_patients)], neural.round(8).tolist(), strict=True)),
+        "patient_neural": dict(
+            zip([f"P{p + 1:03d}" for p in range(params.n_patients)], neural.round(8).tolist(), strict=True)
+        ),
         "planned_composition": planned,
     }
     return obs, truth
@@ -138,13 +152,20 @@ def simulate(params: SimParams, path: str | Path, *, progress: bool = True) -> P
     if params.technology == "tenx":
         phi = phi * np.float32(profiles.library["tenx_dispersion_scale"])
     gene_pos = {g: i for i, g in enumerate(genes)}
-    sets = {k: np.array([gene_pos[g] for g in planted[k]["genes"]]) for k in ("neural_programme", "mhc_class_I", "pd_l1")}
+    sets = {
+        k: np.array([gene_pos[g] for g in planted[k]["genes"]])
+        for k in ("neural_programme", "mhc_class_I", "pd_l1")
+    }
     floor = float(planted["lr_floor"])
 
     @lru_cache(maxsize=2)
     def patient_profile(pid: str) -> np.ndarray:
         p = int(pid[1:]) - 1
-        b = _rng(params.seed, _PATIENT, p).normal(0.0, params.patient_sd, len(genes)) if params.patient_sd > 0 else 0.0
+        b = (
+            _rng(params.seed, _PATIENT, p).normal(0.0, params.patient_sd, len(genes))
+            if params.patient_sd > 0
+            else 0.0
+        )
         qp = q_mat * np.exp(b)[:, None]
         return (qp / qp.sum(0)).T.astype(np.float32)  # columns x genes
 
@@ -182,8 +203,11 @@ def _apply_effects(mu, block, lib, params, sets, gene_pos, floor) -> None:
     mal = (block["cell_type"] == "malignant").to_numpy()
     if mal.any():
         z = block["sim_neural_latent"].to_numpy()[mal].astype(np.float32)
-        for key, coef in (("neural_programme", params.neural_loading), ("mhc_class_I", params.mhc_effect),
-                          ("pd_l1", params.pdl1_effect)):
+        for key, coef in (
+            ("neural_programme", params.neural_loading),
+            ("mhc_class_I", params.mhc_effect),
+            ("pd_l1", params.pdl1_effect),
+        ):
             if coef:
                 rows = np.flatnonzero(mal)
                 mu[np.ix_(rows, sets[key])] *= np.exp(coef * z)[:, None]
@@ -213,14 +237,19 @@ def _harmonised_obs(obs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _provenance(params, truth, profiles, planted, genes) -> dict:
-    lr = {f"{e.ligand}->{e.receptor}": {"sender": e.sender, "receiver": e.receiver, "log_fold": e.log_fold}
-          for e in params.lr_effects}
+    lr = {
+        f"{e.ligand}->{e.receptor}": {"sender": e.sender, "receiver": e.receiver, "log_fold": e.log_fold}
+        for e in params.lr_effects
+    }
     return {
         "schema_version": 1,
         "dataset_id": "simulated",
         "value_type": "counts",
-        "transform": (f"X = log1p(x / sum(x) * {TARGET_SUM:g}) per cell, x = layers['counts']"
-                      if params.write_lognorm else "X = raw counts (write_lognorm=False)"),
+        "transform": (
+            f"X = log1p(x / sum(x) * {TARGET_SUM:g}) per cell, x = layers['counts']"
+            if params.write_lognorm
+            else "X = raw counts (write_lognorm=False)"
+        ),
         "linear_layer": "counts" if params.write_lognorm else "X",
         "neurosig_version": __version__,
         "versions": package_versions(),
@@ -233,8 +262,12 @@ def _provenance(params, truth, profiles, planted, genes) -> dict:
                 "mhc_class_I": [g for g in planted["mhc_class_I"]["genes"] if g in genes],
                 "pd_l1": [g for g in planted["pd_l1"]["genes"] if g in genes],
                 "lr_effects": lr,
-                "effects": {"neural_loading": params.neural_loading, "mhc_effect": params.mhc_effect,
-                            "pdl1_effect": params.pdl1_effect, "composition_effects": dict(params.composition_effects)},
+                "effects": {
+                    "neural_loading": params.neural_loading,
+                    "mhc_effect": params.mhc_effect,
+                    "pdl1_effect": params.pdl1_effect,
+                    "composition_effects": dict(params.composition_effects),
+                },
             },
             "profiles": profiles.provenance,
         },

@@ -19,20 +19,31 @@ from ..conftest import needs_mirror
 
 
 def _poisson_slope(a: ad.AnnData, genes: list[str]) -> tuple[float, float]:
-    """Log-fold of a gene set's counts per unit latent z in malignant cells (Poisson GLM with robust sandwich SE,
+    """Log-fold of a gene set's counts per unit latent z in malignant cells (Poisson GLM, robust SE,
     offset log of the simulated library size, one intercept per patient x state)."""
     m = a[a.obs["cell_type"] == "malignant"]
     y = np.asarray(m[:, genes].layers["counts"].sum(1)).ravel()
     groups = pd.get_dummies(m.obs["patient"].astype(str) + m.obs["malignant_state"].astype(str), dtype=float)
     design = np.column_stack([m.obs["sim_neural_latent"].to_numpy(), groups.to_numpy()])
-    fit = sm.GLM(y, design, family=sm.families.Poisson(), offset=np.log(m.obs["sim_library"].to_numpy())).fit(cov_type="HC0")
+    fit = sm.GLM(y, design, family=sm.families.Poisson(), offset=np.log(m.obs["sim_library"].to_numpy())).fit(
+        cov_type="HC0"
+    )
     return float(fit.params[0]), float(fit.bse[0])
 
 
 @pytest.fixture(scope="module")
 def planted():
-    return simulate_adata(SimParams(n_patients=4, n_cells=2400, n_genes=1000, seed=7,
-                                    neural_loading=0.6, mhc_effect=-0.5, pdl1_effect=0.4))
+    return simulate_adata(
+        SimParams(
+            n_patients=4,
+            n_cells=2400,
+            n_genes=1000,
+            seed=7,
+            neural_loading=0.6,
+            mhc_effect=-0.5,
+            pdl1_effect=0.4,
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +90,9 @@ def _log_ratio_slope(params: SimParams, type_a: str, type_b: str) -> float:
 
 def test_composition_follows_the_patient_neural_score():
     effects = {"T_CD8": -1.0, "Treg": 0.6, "MDSC": 0.6}
-    params = SimParams(n_patients=300, n_cells=300 * 400, seed=3, concentration=200, composition_effects=effects)
+    params = SimParams(
+        n_patients=300, n_cells=300 * 400, seed=3, concentration=200, composition_effects=effects
+    )
     assert _log_ratio_slope(params, "T_CD8", "astrocyte") == pytest.approx(-1.0, abs=0.2)
     assert _log_ratio_slope(params, "Treg", "astrocyte") == pytest.approx(0.6, abs=0.2)
     null = SimParams(n_patients=300, n_cells=300 * 400, seed=3, concentration=200)
@@ -87,15 +100,23 @@ def test_composition_follows_the_patient_neural_score():
 
 
 def test_lr_effect_raises_ligand_in_senders_only():
-    base = dict(n_patients=2, n_cells=1500, seed=5,
-                composition={**DEFAULT_COMPOSITION, "malignant": 0.45, "neuron": 0.13})
-    up = simulate_adata(SimParams(**base, lr_effects=(LREffect("BDNF", "NTRK2", "neuron", "malignant", 2.0),)))
+    base = dict(
+        n_patients=2,
+        n_cells=1500,
+        seed=5,
+        composition={**DEFAULT_COMPOSITION, "malignant": 0.45, "neuron": 0.13},
+    )
+    up = simulate_adata(
+        SimParams(**base, lr_effects=(LREffect("BDNF", "NTRK2", "neuron", "malignant", 2.0),))
+    )
     off = simulate_adata(SimParams(**base))
 
     def mean_cp10k(a, t, g):
         m = a[a.obs["cell_type"] == t]
         c = m.layers["counts"]
-        return float((np.asarray(c[:, a.var_names.get_loc(g)].todense()).ravel() / np.asarray(c.sum(1)).ravel()).mean())
+        return float(
+            (np.asarray(c[:, a.var_names.get_loc(g)].todense()).ravel() / np.asarray(c.sum(1)).ravel()).mean()
+        )
 
     assert mean_cp10k(up, "neuron", "BDNF") > 3 * mean_cp10k(off, "neuron", "BDNF")
     assert mean_cp10k(up, "malignant", "NTRK2") > 3 * mean_cp10k(off, "malignant", "NTRK2")
@@ -108,7 +129,11 @@ def test_same_seed_same_bytes(tmp_path):
     paths = [simulate(params, tmp_path / f"{i}.h5ad", progress=False) for i in range(2)]
     digests = [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
     assert digests[0] == digests[1]
-    other = simulate(SimParams(n_patients=3, n_cells=300, n_genes=300, seed=12, chunk_size=64), tmp_path / "o.h5ad", progress=False)
+    other = simulate(
+        SimParams(n_patients=3, n_cells=300, n_genes=300, seed=12, chunk_size=64),
+        tmp_path / "o.h5ad",
+        progress=False,
+    )
     assert hashlib.sha256(other.read_bytes()).hexdigest() != digests[0]
 
 
