@@ -1,0 +1,253 @@
+"""The scoring engine: gene statistics once, all signatures in one streamed pass.
+
+Linear methods (``score_genes``, ``tirosh``): pass 1 reads the matrix in chunks of cells
+and accumulates per-gene means; the method turns every signature into a column of one
+weight matrix W (genes x signatures) and an offset; pass 2 reads the chunks again and
+computes ``chunk @ W - offset`` for all signatures together. Rank methods (``aucell``)
+need one pass. Works on in-memory and disk-backed (``backed="r"``) AnnData alike.
+
+Results: ``.obsm[key]`` (DataFrame, one column per signature) and
+``.uns["neurosig"]["scores"][key]`` (method, parameters, coverage, refused sets).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterator
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from tqdm.auto import tqdm
+
+from ..datasets.genes import fraction_mouse_like
+from ..errors import InputDataError
+from .coverage import check_coverage, coverage
+from .library import resolve
+from .methods import METHODS
+from .methods.aucell import default_n_up, tie_order
+
+log = logging.getLogger(__name__)
+
+TRANSFORMS = {
+    None: None,
+    "log2_tpm10": lambda m: _map_data(m, lambda d: np.log2(d / 10.0 + 1.0)),
+}
+
+
+def _map_data(mat, f):
+    if sp.issparse(mat):
+        mat = mat.copy()
+        mat.data = f(mat.data)
+        return mat
+    return f(mat)
+
+
+def _source(adata: ad.AnnData, layer: str | None):
+    if layer is None:
+        return adata.X
+    if layer not in adata.layers:
+        raise InputDataError(f"No layer {layer!r}; layers are {list(adata.layers)}.")
+    return adata.layers[layer]
+
+
+def iter_chunks(
+    adata: ad.AnnData, layer: str | None, chunk_size: int, progress: bool = False, desc: str = ""
+) -> Iterator[tuple[int, int, sp.csr_matrix]]:
+    """Row blocks of X (or a layer) as float64 CSR, from memory or disk."""
+    src = _source(adata, layer)
+    n = adata.n_obs
+    for a in tqdm(range(0, n, chunk_size), desc=desc, unit="chunk", disable=not progress):
+        b = min(a + chunk_size, n)
+        block = src[a:b]
+        if hasattr(block, "to_memory"):
+            block = block.to_memory()
+        block = sp.csr_matrix(block, dtype=np.float64)
+        yield a, b, block
+
+
+def _check_scale(first: sp.csr_matrix, needs: str) -> None:
+    data = first.data
+    if data.size == 0:
+        return
+    if np.isnan(data).any():
+        raise InputDataError("The expression matrix holds NaN values; remove or impute them before scoring.")
+    if needs.startswith("log") and data.max() > 50 and np.allclose(data[:10000], np.round(data[:10000])):
+        raise InputDataError(
+            "The matrix looks like raw counts (integers up to "
+            f"{data.max():.0f}); this method expects log-normalised values. Score .X of a "
+            "harmonised dataset (neurosig.datasets.load) or run sc.pp.normalize_total + sc.pp.log1p."
+        )
+
+
+def score(
+    adata: ad.AnnData,
+    signatures=None,
+    *,
+    method: str = "score_genes",
+    layer: str | None = None,
+    transform: str | None = None,
+    linear_layer: str | None = None,
+    key_added: str | None = None,
+    chunk_size: int = 10_000,
+    min_coverage: float = 0.5,
+    min_genes: int = 2,
+    random_state: int | None = 0,
+    progress: bool = False,
+    **method_kwargs,
+) -> pd.DataFrame:
+    """Score signatures per cell, all together, in streamed passes over the matrix.
+
+    Parameters
+    ----------
+    adata
+        Cells x genes, in memory or backed.
+    signatures
+        ``None`` (the whole library), ids, a GMT/YAML path, a dict or Signature objects.
+        Sets below ``min_coverage`` are refused: with explicit signatures this raises,
+        with the whole library they are skipped and listed in ``.uns``.
+    method
+        ``score_genes`` (scanpy-identical), ``tirosh`` (Tirosh 2016 / Neftel 2019) or
+        ``aucell`` (decoupler-identical).
+    layer, transform
+        Matrix to score (default ``X``) and an optional transform of it
+        (``log2_tpm10``: ``log2(x/10+1)`` of a TPM layer).
+    linear_layer
+        For ``tirosh``: the linear (TPM) layer for aggregate expression; default ``layer``.
+    key_added
+        ``.obsm`` key; default ``neurosig_<method>``.
+    random_state
+        Seed of control-gene sampling.
+
+    Returns
+    -------
+    DataFrame of scores (cells x signatures), also stored in ``.obsm[key_added]``.
+    """
+    if method not in METHODS:
+        raise InputDataError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    meta = METHODS[method]
+    key_added = key_added or f"neurosig_{method}"
+    explicit = signatures is not None
+    sigs = resolve(signatures)
+    var_names = pd.Index(adata.var_names)
+    if var_names.has_duplicates:
+        raise InputDataError("Duplicated gene names in var_names; harmonise the dataset first.")
+    covs = [coverage(s, var_names) for s in sigs]
+    try:
+        ok, refused = check_coverage(covs, min_coverage, min_genes, strict=explicit)
+    except InputDataError:
+        if fraction_mouse_like(var_names[:2000]) > 0.5:
+            raise InputDataError(
+                "Gene names look like mouse symbols (e.g. "
+                f"{', '.join(var_names[:3])}) but the signatures are human. Map mouse genes to "
+                "human orthologs first (Ensembl BioMart / pybiomart one-to-one orthologs), then score."
+            ) from None
+        raise
+    if refused:
+        warnings.warn(
+            f"{len(refused)} signatures refused for low coverage: {', '.join(refused)}", stacklevel=2
+        )
+    by_id = {s.id: s for s in sigs}
+    sig_weights = [c.weights(by_id[c.signature]) for c in ok]
+    ids = [c.signature for c in ok]
+    tf = TRANSFORMS[transform] if transform in TRANSFORMS else None
+    if transform not in TRANSFORMS:
+        raise InputDataError(f"Unknown transform {transform!r}; choose from {[t for t in TRANSFORMS if t]}.")
+
+    out = np.zeros((adata.n_obs, len(ids)))
+    details: list[dict] = [{} for _ in ids]
+    if meta.kind == "linear":
+        linear = (linear_layer or layer) if method == "tirosh" else None
+        if method == "tirosh" and linear is None:
+            raise InputDataError(
+                "method 'tirosh' needs linear TPM values for aggregate expression: pass "
+                "layer='tpm', transform='log2_tpm10' (or linear_layer=...)."
+            )
+        stats = _gene_stats(
+            adata, layer, tf, linear, chunk_size, meta.needs if transform is None else "transformed", progress
+        )
+        kwargs = {"random_state": random_state, **method_kwargs}
+        w, offset, details = meta.func(sig_weights, var_names, stats, **kwargs)
+        w = sp.csc_matrix(w)
+        for a, b, block in iter_chunks(adata, layer, chunk_size, progress, "scoring"):
+            if tf is not None:
+                block = tf(block)
+            out[a:b] = (block @ w).toarray() - offset
+    else:
+        pos = pd.Series(np.arange(len(var_names)), index=var_names)
+        rows = np.concatenate([pos[list(sw)].to_numpy() for sw in sig_weights])
+        cols = np.concatenate([np.full(len(sw), j) for j, sw in enumerate(sig_weights)])
+        membership = sp.csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(var_names), len(ids)))
+        detected = np.zeros(adata.n_vars, dtype=bool)
+        for _a, _b, block in iter_chunks(adata, layer, chunk_size, progress, "gene statistics"):
+            if np.isnan(block.data).any():
+                raise InputDataError(
+                    "The expression matrix holds NaN values; remove or impute them before scoring."
+                )
+            detected |= np.asarray((block != 0).sum(0)).ravel() > 0
+        genes_order = tie_order(detected)
+        membership = sp.csc_matrix(
+            sp.diags(detected.astype(float)) @ membership
+        )  # sets lose undetected genes
+        n_up = method_kwargs.get("n_up") or default_n_up(int(detected.sum()))
+        sub = max(1, min(chunk_size, 2000))
+        for a, b, block in iter_chunks(adata, layer, sub, progress, "scoring"):
+            if tf is not None:
+                block = tf(block)
+            out[a:b] = meta.func(block.toarray(), membership, n_up, genes_order)
+        details = [{"n_up": n_up}] * len(ids)
+    frame = pd.DataFrame(out, index=adata.obs_names, columns=ids)
+    if not adata.isbacked:
+        adata.obsm[key_added] = frame
+    record = {
+        "method": method,
+        "reference": meta.reference,
+        "layer": layer or "X",
+        "transform": transform or "",
+        "random_state": -1 if random_state is None else random_state,
+        "min_coverage": min_coverage,
+        "min_genes": min_genes,
+        "chunk_size": chunk_size,
+        "params": {k: v for k, v in method_kwargs.items() if v is not None},
+        "coverage": {c.signature: c.record() for c in covs},
+        "refused": refused,
+        "details": dict(zip(ids, details, strict=True)),
+    }
+    adata.uns.setdefault("neurosig", {}).setdefault("scores", {})[key_added] = _plain(record)
+    return frame
+
+
+def _plain(obj):
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return "" if obj is None else obj
+
+
+def _gene_stats(adata, layer, tf, linear_layer, chunk_size, needs, progress) -> dict[str, np.ndarray]:
+    """Per-gene means of the scored matrix (and of the linear layer for ``tirosh``), one pass."""
+    total = np.zeros(adata.n_vars)
+    checked = False
+    for _a, _b, block in iter_chunks(adata, layer, chunk_size, progress, "gene statistics"):
+        if not checked:
+            _check_scale(block, needs)
+            checked = True
+        if tf is not None:
+            block = tf(block)
+        if np.isnan(block.data).any():
+            raise InputDataError(
+                "The expression matrix holds NaN values; remove or impute them before scoring."
+            )
+        total += np.asarray(block.sum(0)).ravel()
+    stats = {"mean": total / adata.n_obs}
+    if linear_layer is not None:
+        lt = np.zeros(adata.n_vars)
+        for _a, _b, block in iter_chunks(adata, linear_layer, chunk_size):
+            lt += np.asarray(block.sum(0)).ravel()
+        stats["linear_mean"] = lt / adata.n_obs
+    return stats

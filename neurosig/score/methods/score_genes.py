@@ -1,0 +1,73 @@
+"""scanpy's ``score_genes`` as a weight matrix: identical numbers, all signatures in one pass.
+
+For each signature, exactly as ``scanpy.tl.score_genes`` (scanpy 1.10-1.11): genes are
+binned by their mean over all cells (``rank(method="min") // round(n / (n_bins - 1))``),
+the global NumPy RNG is seeded with ``random_state``, and for every bin that holds a
+signature gene, ``ctrl_size`` genes are drawn from the bin with ``Series.sample`` (the
+same calls, so the same draws); control genes are the union minus the signature. The
+score ``mean(set) - mean(controls)`` is linear in the cell's expression, so it becomes
+a column of weights: ``+1/|set|`` on set genes and ``-1/|controls|`` on control genes.
+
+Signed signatures (e.g. GRIA1/3/4 up, GRIA2 down) score ``score(up) - score(down)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def control_genes(
+    gene_list: pd.Index, obs_avg: pd.Series, *, ctrl_size: int, n_bins: int, random_state: int | None
+) -> pd.Index:
+    """scanpy's control-gene selection for one gene list (restores the global RNG after)."""
+    state = np.random.get_state()
+    try:
+        if random_state is not None:
+            np.random.seed(random_state)
+        obs_avg = obs_avg[np.isfinite(obs_avg)]
+        n_items = int(np.round(len(obs_avg) / (n_bins - 1)))
+        obs_cut = obs_avg.rank(method="min") // n_items
+        control = pd.Index([], dtype="string")
+        for cut in np.unique(obs_cut.loc[gene_list]):
+            r_genes = obs_cut[obs_cut == cut].index
+            if ctrl_size < len(r_genes):
+                r_genes = r_genes.to_series().sample(ctrl_size).index
+            control = control.union(r_genes.difference(gene_list))
+        return control
+    finally:
+        np.random.set_state(state)
+
+
+def weights(
+    sig_weights: list[dict[str, float]],
+    var_names: pd.Index,
+    stats: dict[str, np.ndarray],
+    *,
+    ctrl_size: int = 50,
+    n_bins: int = 25,
+    random_state: int | None = 0,
+) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Weight matrix (genes x signatures), zero offsets, and per-signature details."""
+    obs_avg = pd.Series(stats["mean"], index=pd.Index(var_names, dtype="string"))
+    w = np.zeros((len(var_names), len(sig_weights)))
+    pos = pd.Series(np.arange(len(var_names)), index=var_names)
+    details = []
+    for j, sw in enumerate(sig_weights):
+        n_ctrl = {}
+        for sign in (1.0, -1.0):
+            genes = pd.Index([g for g, v in sw.items() if np.sign(v) == sign], dtype="string")
+            if len(genes) == 0:
+                continue
+            ctrl = control_genes(
+                genes, obs_avg, ctrl_size=ctrl_size, n_bins=n_bins, random_state=random_state
+            )
+            if len(ctrl) == 0:
+                raise ValueError(
+                    "No control genes found in any expression bin; the dataset has too few genes."
+                )
+            w[pos[genes].to_numpy(), j] += sign / len(genes)
+            w[pos[ctrl].to_numpy(), j] -= sign / len(ctrl)
+            n_ctrl["up" if sign > 0 else "down"] = len(ctrl)
+        details.append({"n_control_genes": n_ctrl})
+    return w, np.zeros(len(sig_weights)), details
