@@ -106,9 +106,10 @@ def datasets_parsers() -> None:
     help="Scale of the input values (with --input; default: detect counts).",
 )
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random step.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
-def run_cmd(dataset, input_path, patient_key, label_key, sample_key, value_type, out, no_progress):
-    """Load, harmonise and QC one dataset; write cells.h5ad, summary.csv, qc.csv."""
+def run_cmd(dataset, input_path, patient_key, label_key, sample_key, value_type, out, seed, no_progress):
+    """Load, harmonise, QC and score one dataset; write cells.h5ad and per-patient tables."""
     from .pipeline import run
 
     try:
@@ -128,6 +129,96 @@ def run_cmd(dataset, input_path, patient_key, label_key, sample_key, value_type,
         raise click.UsageError(str(err)) from None
     for path in written.values():
         click.echo(f"wrote {path}")
+
+
+@main.group(cls=_Group)
+def signatures() -> None:
+    """The cited signature library."""
+
+
+@signatures.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def signatures_list(fmt: str) -> None:
+    """List signatures: id, theme, category, size, citation."""
+    from .score import library
+
+    rows = [
+        {
+            "id": s.id,
+            "theme": s.theme,
+            "category": s.category,
+            "n_genes": len(s.weights),
+            "signed": s.signed,
+            "name": s.name,
+            "citation": s.citation,
+        }
+        for s in library().values()
+    ]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=1))
+    else:
+        for r in rows:
+            click.echo(f"{r['id']:42s} {r['theme']:22s} {r['category']:24s} {r['n_genes']:5d}  {r['name']}")
+
+
+@signatures.command("show")
+@click.argument("signature_id")
+def signatures_show(signature_id: str) -> None:
+    """Show one signature with its genes and provenance."""
+    from .score import resolve
+
+    sig = resolve([signature_id])[0]
+    click.echo(json.dumps({**sig.to_dict(), "renamed_symbols": sig.renamed_symbols}, indent=1))
+
+
+@signatures.command("export")
+@click.option("--gmt", "gmt", type=click.Path(dir_okay=False), required=True, help="Output GMT file.")
+def signatures_export(gmt: str) -> None:
+    """Export the library as GMT (signed sets keep their up genes only)."""
+    from .score import export_gmt
+
+    click.echo(f"wrote {export_gmt(gmt)}")
+
+
+@main.command("score")
+@click.argument("input_")
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output .h5ad.")
+@click.option(
+    "--method",
+    type=click.Choice(["score_genes", "tirosh", "aucell"]),
+    default="score_genes",
+    show_default=True,
+)
+@click.option(
+    "--signatures",
+    "sigs",
+    default=None,
+    help="Comma-separated ids, or a .gmt/.yaml file (default: the whole library).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of control-gene sampling.")
+@click.option("--min-coverage", type=float, default=0.5, show_default=True)
+def score_cmd(input_, out, method, sigs, seed, min_coverage):
+    """Score signatures per cell; INPUT is a dataset id or a harmonised .h5ad."""
+    from pathlib import Path
+
+    import anndata as ad
+
+    from ._atomic import atomic_path
+    from .datasets import get_manifest, load
+    from .tl import score
+
+    if Path(input_).suffix == ".h5ad" and Path(input_).is_file():
+        adata = ad.read_h5ad(input_)
+    elif input_ in get_manifest().datasets:
+        adata = load(input_)
+    else:
+        get_manifest().get(input_)  # raises with near matches
+    if sigs and not Path(sigs).suffix:
+        sigs = [s.strip() for s in sigs.split(",") if s.strip()]
+    score(adata, sigs, method=method, random_state=seed, min_coverage=min_coverage)
+    with atomic_path(out) as tmp:
+        adata.write_h5ad(tmp)
+    click.echo(f"wrote {out}")
 
 
 @main.command("simulate")

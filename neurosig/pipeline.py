@@ -1,8 +1,11 @@
 """``neurosig run``: the whole job on one dataset, one command.
 
-For now: load (manifest id or user h5ad) -> harmonise -> basic QC, then write
+Load (manifest id or user h5ad) -> harmonise -> basic QC -> score every library
+signature (``score_genes``, seeded) -> Neftel states of malignant cells, then write
 ``OUT/cells.h5ad``, ``OUT/summary.csv`` (cells per patient x cell type),
-``OUT/qc.csv`` (genes per cell by patient and type) and ``OUT/provenance.json``.
+``OUT/qc.csv`` (genes per cell by patient and type), ``OUT/scores_by_patient.csv``
+(mean and median of every signature per patient x cell type) and
+``OUT/provenance.json``.
 Later stages (annotate, score, communicate, claims, export) extend this same function.
 Every file is written under a temporary name and renamed when complete.
 """
@@ -36,6 +39,7 @@ def run(
     label_key: str | None = None,
     sample_key: str | None = None,
     value_type: str | None = None,
+    seed: int = 0,
     progress: bool = True,
 ) -> dict[str, Path]:
     """Run neurosig on one dataset and write its outputs to ``out``.
@@ -50,6 +54,8 @@ def run(
         A user h5ad instead of a manifest dataset (needs ``patient_key``).
     patient_key, label_key, sample_key, value_type
         How to read the user h5ad (see :func:`neurosig.datasets.load_h5ad`).
+    seed
+        Seed of control-gene sampling in scoring.
 
     Returns
     -------
@@ -82,7 +88,9 @@ def run(
         "sample_key": sample_key or "",
         "value_type": value_type or "",
     }
+    params["seed"] = seed
     adata.uns["neurosig"]["run_parameters"] = params
+    score_cells(adata, seed=seed)
     written = write_outputs(adata, out)
     provenance = {
         "neurosig_version": __version__,
@@ -98,14 +106,33 @@ def run(
     return written
 
 
+def score_cells(adata: ad.AnnData, seed: int = 0) -> None:
+    """Score the whole library on ``X``; add Neftel states when the meta-modules score."""
+    import warnings
+
+    from .annotate import NEFTEL_STATES, neftel_states
+    from .tl import score
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # refused low-coverage sets are recorded in .uns
+        scores = score(adata, None, method="score_genes", random_state=seed)
+    if all(m in scores.columns for ms in NEFTEL_STATES.values() for m in ms):
+        neftel_states(adata, key="neurosig_score_genes")
+
+
 def write_outputs(adata: ad.AnnData, out: Path) -> dict[str, Path]:
-    """Write cells.h5ad, summary.csv and qc.csv atomically; return their paths."""
+    """Write cells.h5ad, summary.csv, qc.csv and scores_by_patient.csv atomically."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
     with atomic_path(out / "cells.h5ad") as tmp:
         adata.write_h5ad(tmp, compression="gzip")
     paths["cells.h5ad"] = out / "cells.h5ad"
-    for name, table in (("summary.csv", summary_table(adata)), ("qc.csv", qc_table(adata))):
+    tables = [("summary.csv", summary_table(adata)), ("qc.csv", qc_table(adata))]
+    if "neurosig_score_genes" in adata.obsm:
+        from .tl import score_summary
+
+        tables.append(("scores_by_patient.csv", score_summary(adata, "neurosig_score_genes")))
+    for name, table in tables:
         with atomic_path(out / name) as tmp:
             table.to_csv(tmp, index=False, float_format="%.6g")
         paths[name] = out / name

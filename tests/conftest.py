@@ -18,6 +18,21 @@ needs_mirror = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def offline_session(tmp_path_factory):
+    """Session-wide defaults, in place before module-scoped fixtures load data."""
+    saved = {k: os.environ.get(k) for k in ("NEUROSIG_CACHE", "NEUROSIG_MIRRORS", "NEUROSIG_OFFLINE")}
+    os.environ["NEUROSIG_CACHE"] = str(tmp_path_factory.mktemp("session_cache"))
+    os.environ["NEUROSIG_MIRRORS"] = str(MIRROR) if HAS_MIRROR else ""
+    os.environ["NEUROSIG_OFFLINE"] = "1"
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory, monkeypatch):
     """Every test gets an empty cache, the real mirror, and no network."""

@@ -48,6 +48,9 @@ def test_run_tirosh(tmp_path):
     assert set(summary["patient"]) == {"MGH36", "MGH53", "MGH54", "MGH93", "MGH97"}
     qc = pd.read_csv(out / "qc.csv")
     assert qc["n_cells"].sum() == 184 and (qc["genes_per_cell_median"] > 1000).all()
+    by_patient = pd.read_csv(out / "scores_by_patient.csv")
+    assert {"MHC_I_machinery", "Neftel2019_OPC"} <= set(by_patient["signature"])
+    assert a.obsm["neurosig_score_genes"].shape[0] == 184 and "neftel_state" in a.obs
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["outputs"]["summary.csv"] and prov["versions"]["scanpy"]
     assert not list(out.glob("*.part")) and not list(out.glob(".*"))
@@ -113,3 +116,35 @@ def test_simulate_command(tmp_path):
         main, ["simulate", "--out", str(tmp_path / "x.h5ad"), "--n-patients", "10", "--n-cells", "5"]
     )
     assert bad.exit_code == 2 and "More patients" in bad.output
+
+
+def test_signatures_commands(tmp_path):
+    result = CliRunner().invoke(main, ["signatures", "list", "--format", "json"])
+    assert result.exit_code == 0
+    rows = json.loads(result.output)
+    assert any(r["id"] == "CP_AMPAR_index" and r["signed"] for r in rows)
+    shown = json.loads(CliRunner().invoke(main, ["signatures", "show", "MHC_I_machinery"]).output)
+    assert shown["genes"] == ["HLA-A", "HLA-B", "HLA-C", "B2M", "TAP1", "TAP2", "TAPBP"]
+    out = tmp_path / "lib.gmt"
+    assert CliRunner().invoke(main, ["signatures", "export", "--gmt", str(out)]).exit_code == 0
+    assert len(out.read_text().splitlines()) == len(rows)
+    bad = CliRunner().invoke(main, ["signatures", "show", "MHC_I"])
+    assert bad.exit_code == 2 and "Unknown signature id" in bad.output
+
+
+def test_score_command(tmp_path):
+    out = tmp_path / "scored.h5ad"
+    args = [
+        "score",
+        "tirosh2016_oligodendroglioma_infercnvpy",
+        "--out",
+        str(out),
+        "--signatures",
+        "MHC_I_machinery,APM18_Wang2019",
+        "--method",
+        "aucell",
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    a = ad.read_h5ad(out)
+    assert list(a.obsm["neurosig_aucell"].columns) == ["MHC_I_machinery", "APM18_Wang2019"]

@@ -159,11 +159,12 @@ def score(
     out = np.zeros((adata.n_obs, len(ids)))
     details: list[dict] = [{} for _ in ids]
     if meta.kind == "linear":
-        linear = (linear_layer or layer) if method == "tirosh" else None
-        if method == "tirosh" and linear is None:
+        needs_linear = method == "tirosh" and method_kwargs.get("bin_on") == "aggregate"
+        linear = (linear_layer or layer) if needs_linear else None
+        if needs_linear and linear is None:
             raise InputDataError(
-                "method 'tirosh' needs linear TPM values for aggregate expression: pass "
-                "layer='tpm', transform='log2_tpm10' (or linear_layer=...)."
+                "bin_on='aggregate' needs linear TPM values: pass layer='tpm', "
+                "transform='log2_tpm10' (or linear_layer=...)."
             )
         stats = _gene_stats(
             adata, layer, tf, linear, chunk_size, meta.needs if transform is None else "transformed", progress

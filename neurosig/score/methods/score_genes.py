@@ -21,10 +21,10 @@ def control_genes(
     gene_list: pd.Index, obs_avg: pd.Series, *, ctrl_size: int, n_bins: int, random_state: int | None
 ) -> pd.Index:
     """scanpy's control-gene selection for one gene list (restores the global RNG after)."""
-    state = np.random.get_state()
+    state = np.random.get_state()  # noqa: NPY002 - scanpy draws from the global legacy RNG
     try:
         if random_state is not None:
-            np.random.seed(random_state)
+            np.random.seed(random_state)  # noqa: NPY002 - same draws as scanpy
         obs_avg = obs_avg[np.isfinite(obs_avg)]
         n_items = int(np.round(len(obs_avg) / (n_bins - 1)))
         obs_cut = obs_avg.rank(method="min") // n_items
@@ -36,7 +36,7 @@ def control_genes(
             control = control.union(r_genes.difference(gene_list))
         return control
     finally:
-        np.random.set_state(state)
+        np.random.set_state(state)  # noqa: NPY002
 
 
 def weights(

@@ -1,9 +1,11 @@
 """The Tirosh 2016 / Neftel 2019 module score, as a weight matrix plus offset.
 
-As the papers define it: ``E = log2(TPM/10 + 1)``; relative expression
-``Er = E - mean over cells of E`` (per gene); aggregate expression
-``Ea = log2(mean over cells of TPM + 1)``; genes are split into 30 bins of ``Ea``; for
-every gene of the module, 100 genes are drawn at random from its bin; the score is
+As the papers define it and the authors' code (``scalop::sigScores``, used for Neftel
+2019) computes it: ``E = log2(TPM/10 + 1)``; relative expression
+``Er = E - mean over cells of E`` (per gene); genes sorted by their mean ``E`` and cut into
+30 equal-sized bins (``bin_on="log_mean"``, scalop's ``bin``; the papers' text bins on
+``Ea = log2(mean TPM + 1)``, available as ``bin_on="aggregate"``); for every gene of the
+module, 100 genes drawn without replacement from its bin; the score is
 ``mean Er(module) - mean Er(controls)`` (controls counted with multiplicity). It is
 linear in ``E``: weights ``1/|G|`` on module genes and ``count/(100|G|)`` subtracted on
 controls, with offset ``w . mean(E)`` for the centring.
@@ -25,14 +27,21 @@ def weights(
     *,
     n_bins: int = N_BINS,
     ctrl_per_gene: int = N_CONTROL,
+    bin_on: str = "log_mean",
     random_state: int | None = 0,
 ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Weight matrix (genes x signatures), offsets, and per-signature details.
 
-    ``stats`` needs ``mean`` (mean of E per gene) and ``linear_mean`` (mean TPM per gene).
+    ``stats`` needs ``mean`` (mean of E per gene) and, for ``bin_on="aggregate"``,
+    ``linear_mean`` (mean TPM per gene).
     """
     rng = np.random.default_rng(random_state)
-    ea = np.log2(stats["linear_mean"] + 1)
+    if bin_on == "log_mean":
+        ea = stats["mean"]
+    elif bin_on == "aggregate":
+        ea = np.log2(stats["linear_mean"] + 1)
+    else:
+        raise ValueError(f"bin_on must be 'log_mean' or 'aggregate', not {bin_on!r}")
     bins = pd.qcut(pd.Series(ea).rank(method="first"), n_bins, labels=False).to_numpy()
     members = [np.flatnonzero(bins == b) for b in range(n_bins)]
     pos = pd.Series(np.arange(len(var_names)), index=var_names)
@@ -49,4 +58,8 @@ def weights(
                 ctrl = rng.choice(pool, size=ctrl_per_gene, replace=len(pool) < ctrl_per_gene)
                 np.add.at(w[:, j], ctrl, -sign / (len(idx) * ctrl_per_gene))
     offset = stats["mean"] @ w
-    return w, offset, [{"n_bins": n_bins, "controls_per_gene": ctrl_per_gene}] * len(sig_weights)
+    return (
+        w,
+        offset,
+        [{"n_bins": n_bins, "controls_per_gene": ctrl_per_gene, "bin_on": bin_on}] * len(sig_weights),
+    )

@@ -1,0 +1,46 @@
+"""Per-patient x cell-type summaries of per-cell scores."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import anndata as ad
+import pandas as pd
+
+from ..errors import InputDataError
+
+
+def score_summary(
+    adata: ad.AnnData,
+    key: str = "neurosig_score_genes",
+    *,
+    groupby: Sequence[str] = ("dataset", "patient", "cell_type"),
+    cell_types: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Mean, median and cell count of every signature per group (default patient x cell type).
+
+    Long format: one row per group and signature. Requested ``cell_types`` with no cell
+    raise instead of vanishing from the table.
+    """
+    if key not in adata.obsm:
+        raise InputDataError(f"No scores in .obsm[{key!r}]; run neurosig.tl.score(...) first.")
+    scores = pd.DataFrame(adata.obsm[key], index=adata.obs_names)
+    missing = [g for g in groupby if g not in adata.obs]
+    if missing:
+        raise InputDataError(f"obs lacks the grouping columns {missing}.")
+    obs = adata.obs[list(groupby)].astype(str)
+    if cell_types is not None:
+        present = set(adata.obs["cell_type"].astype(str))
+        empty = [t for t in cell_types if t not in present]
+        if empty:
+            raise InputDataError(
+                f"No cells of type {empty} in this dataset: the summary would be empty for them. "
+                f"Types present: {sorted(present)}."
+            )
+        keep = adata.obs["cell_type"].astype(str).isin(cell_types).to_numpy()
+        scores, obs = scores[keep], obs[keep]
+    long = scores.join(obs).melt(id_vars=list(groupby), var_name="signature", value_name="score")
+    out = long.groupby([*groupby, "signature"], observed=True)["score"].agg(
+        n_cells="size", mean="mean", median="median"
+    )
+    return out.reset_index()

@@ -1,0 +1,7 @@
+"""Tools that compute results into the AnnData (scanpy's ``tl`` namespace)."""
+
+from ..annotate.glioma_states import neftel_states
+from ..score.engine import score
+from ..score.summary import score_summary
+
+__all__ = ["neftel_states", "score", "score_summary"]
