@@ -109,8 +109,8 @@ def score(
         Sets below ``min_coverage`` are refused: with explicit signatures this raises,
         with the whole library they are skipped and listed in ``.uns``.
     method
-        ``score_genes`` (scanpy-identical), ``tirosh`` (Tirosh 2016 / Neftel 2019) or
-        ``aucell`` (decoupler-identical).
+        ``score_genes`` (scanpy-identical), ``tirosh`` (Tirosh 2016 / Neftel 2019),
+        ``ulm`` or ``aucell`` (decoupler-identical).
     layer, transform
         Matrix to score (default ``X``) and an optional transform of it
         (``log2_tpm10``: ``log2(x/10+1)`` of a TPM layer).
@@ -176,6 +176,24 @@ def score(
             if tf is not None:
                 block = tf(block)
             out[a:b] = (block @ w).toarray() - offset
+    elif meta.kind == "moments":
+        detected = _detected(adata, layer, chunk_size, progress)
+        w = np.zeros((len(var_names), len(ids)))
+        pos = pd.Series(np.arange(len(var_names)), index=var_names)
+        for j, sw in enumerate(sig_weights):
+            w[pos[list(sw)].to_numpy(), j] = list(sw.values())
+        w = w[detected]
+        ws = sp.csc_matrix(w)
+        n = int(detected.sum())
+        for a, b, block in iter_chunks(adata, layer, chunk_size, progress, "scoring"):
+            if tf is not None:
+                block = tf(block)
+            block = block[:, detected]
+            xw = (block @ ws).toarray()
+            rowsum = np.asarray(block.sum(1)).ravel()
+            rowsq = np.asarray(block.multiply(block).sum(1)).ravel()
+            out[a:b] = meta.func(xw, rowsum, rowsq, w, n)
+        details = [{"n_genes_model": n}] * len(ids)
     else:
         pos = pd.Series(np.arange(len(var_names)), index=var_names)
         rows = np.concatenate([pos[list(sw)].to_numpy() for sw in sig_weights])
@@ -228,6 +246,18 @@ def _plain(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     return "" if obj is None else obj
+
+
+def _detected(adata, layer, chunk_size, progress) -> np.ndarray:
+    """Genes with a non-zero value in any cell (one pass; also refuses NaN)."""
+    detected = np.zeros(adata.n_vars, dtype=bool)
+    for _a, _b, block in iter_chunks(adata, layer, chunk_size, progress, "gene statistics"):
+        if np.isnan(block.data).any():
+            raise InputDataError(
+                "The expression matrix holds NaN values; remove or impute them before scoring."
+            )
+        detected |= np.asarray((block != 0).sum(0)).ravel() > 0
+    return detected
 
 
 def _gene_stats(adata, layer, tf, linear_layer, chunk_size, needs, progress) -> dict[str, np.ndarray]:

@@ -2,6 +2,7 @@
 
 from ..annotate.glioma_states import neftel_states
 from ..score.engine import score
+from ..score.pseudobulk import score_pseudobulk
 from ..score.summary import score_summary
 
-__all__ = ["neftel_states", "score", "score_summary"]
+__all__ = ["neftel_states", "score", "score_pseudobulk", "score_summary"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import aucell, score_genes, tirosh
+from . import aucell, score_genes, tirosh, ulm
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,15 @@ METHODS = {
             "minus 100 expression-matched controls per gene from 30 bins of aggregate expression",
             "Tirosh 2016 Science 352:189; Neftel 2019 Cell 178:835",
             "log2(TPM/10+1) and linear TPM",
+        ),
+        MethodMeta(
+            "ulm",
+            "moments",
+            ulm.tvalues,
+            "t-value of a univariate linear model of each cell's expression on the set's weights, "
+            "as decoupler's mt.ulm",
+            "Badia-i-Mompel 2022 Bioinformatics Advances; decoupler mt.ulm",
+            "log-normalised",
         ),
         MethodMeta(
             "aucell",
