@@ -11,18 +11,28 @@ import pytest
 
 import neurosig
 from neurosig.datasets.parsers import PARSERS
+from neurosig.score import METHODS
 
 from .conftest import REPO
 
 
 def test_public_functions_have_numpy_docstrings():
-    for module in (neurosig.datasets, neurosig.pp):
+    for module in (
+        neurosig.datasets,
+        neurosig.pp,
+        neurosig.tl,
+        neurosig.score,
+        neurosig.sim,
+        neurosig.annotate,
+    ):
         for name in module.__all__:
             obj = getattr(module, name)
             if inspect.isfunction(obj):
                 assert obj.__doc__ and obj.__doc__.strip(), f"{module.__name__}.{name} has no docstring"
     for meta in PARSERS.values():
         assert meta.func.__doc__, meta.name
+    for meta in METHODS.values():
+        assert meta.func.__doc__ and meta.reference, meta.name
 
 
 @pytest.mark.slow

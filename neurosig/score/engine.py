@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import anndata as ad
 import numpy as np
@@ -24,6 +25,8 @@ from tqdm.auto import tqdm
 
 from ..datasets.genes import fraction_mouse_like
 from ..errors import InputDataError
+from ._kernels import column_sums, sparse_times_weights
+from ._lazy import LazyH5ad
 from .coverage import check_coverage, coverage
 from .library import resolve
 from .methods import METHODS
@@ -53,19 +56,30 @@ def _source(adata: ad.AnnData, layer: str | None):
     return adata.layers[layer]
 
 
+def _row_block(mat: sp.csr_matrix, a: int, b: int) -> sp.csr_matrix:
+    """Rows a:b of a CSR matrix as views of its arrays (no scan, no copy)."""
+    s, e = mat.indptr[a], mat.indptr[b]
+    return sp.csr_matrix(
+        (mat.data[s:e], mat.indices[s:e], mat.indptr[a : b + 1] - s), shape=(b - a, mat.shape[1])
+    )
+
+
 def iter_chunks(
     adata: ad.AnnData, layer: str | None, chunk_size: int, progress: bool = False, desc: str = ""
 ) -> Iterator[tuple[int, int, sp.csr_matrix]]:
-    """Row blocks of X (or a layer) as float64 CSR, from memory or disk."""
+    """Row blocks of X (or a layer) as CSR (values keep their dtype), from memory or disk."""
     src = _source(adata, layer)
     n = adata.n_obs
+    in_memory_csr = isinstance(src, sp.csr_matrix) and src.has_canonical_format
     for a in tqdm(range(0, n, chunk_size), desc=desc, unit="chunk", disable=not progress):
         b = min(a + chunk_size, n)
+        if in_memory_csr:
+            yield a, b, _row_block(src, a, b)
+            continue
         block = src[a:b]
         if hasattr(block, "to_memory"):
             block = block.to_memory()
-        block = sp.csr_matrix(block, dtype=np.float64)
-        yield a, b, block
+        yield a, b, sp.csr_matrix(block)
 
 
 def _check_scale(first: sp.csr_matrix, needs: str) -> None:
@@ -103,7 +117,9 @@ def score(
     Parameters
     ----------
     adata
-        Cells x genes, in memory or backed.
+        Cells x genes: in memory, backed, or the path of an h5ad, which is streamed
+        chunk by chunk without loading anything but names (results are returned, and in
+        ``frame.attrs["neurosig"]``).
     signatures
         ``None`` (the whole library), ids, a GMT/YAML path, a dict or Signature objects.
         Sets below ``min_coverage`` are refused: with explicit signatures this raises,
@@ -127,11 +143,14 @@ def score(
     """
     if method not in METHODS:
         raise InputDataError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    if isinstance(adata, str | Path):
+        adata = LazyH5ad(adata)
     meta = METHODS[method]
     key_added = key_added or f"neurosig_{method}"
     explicit = signatures is not None
     sigs = resolve(signatures)
     var_names = pd.Index(adata.var_names)
+    obs_names = pd.Index(adata.obs_names)
     if var_names.has_duplicates:
         raise InputDataError("Duplicated gene names in var_names; harmonise the dataset first.")
     covs = [coverage(s, var_names) for s in sigs]
@@ -171,11 +190,11 @@ def score(
         )
         kwargs = {"random_state": random_state, **method_kwargs}
         w, offset, details = meta.func(sig_weights, var_names, stats, **kwargs)
-        w = sp.csc_matrix(w)
+        w = sp.csr_matrix(w)
         for a, b, block in iter_chunks(adata, layer, chunk_size, progress, "scoring"):
             if tf is not None:
                 block = tf(block)
-            out[a:b] = (block @ w).toarray() - offset
+            out[a:b] = sparse_times_weights(block, w) - offset
     elif meta.kind == "moments":
         detected = _detected(adata, layer, chunk_size, progress)
         w = np.zeros((len(var_names), len(ids)))
@@ -183,15 +202,17 @@ def score(
         for j, sw in enumerate(sig_weights):
             w[pos[list(sw)].to_numpy(), j] = list(sw.values())
         w = w[detected]
-        ws = sp.csc_matrix(w)
+        ws = sp.csr_matrix(w)
         n = int(detected.sum())
         for a, b, block in iter_chunks(adata, layer, chunk_size, progress, "scoring"):
             if tf is not None:
                 block = tf(block)
             block = block[:, detected]
-            xw = (block @ ws).toarray()
-            rowsum = np.asarray(block.sum(1)).ravel()
-            rowsq = np.asarray(block.multiply(block).sum(1)).ravel()
+            xw = sparse_times_weights(block, ws)
+            data = block.data.astype(np.float64)
+            rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+            rowsum = np.bincount(rows, weights=data, minlength=block.shape[0])
+            rowsq = np.bincount(rows, weights=data * data, minlength=block.shape[0])
             out[a:b] = meta.func(xw, rowsum, rowsq, w, n)
         details = [{"n_genes_model": n}] * len(ids)
     else:
@@ -205,7 +226,7 @@ def score(
                 raise InputDataError(
                     "The expression matrix holds NaN values; remove or impute them before scoring."
                 )
-            detected |= np.asarray((block != 0).sum(0)).ravel() > 0
+            detected[block.indices[block.data != 0]] = True
         genes_order = tie_order(detected)
         membership = sp.csc_matrix(
             sp.diags(detected.astype(float)) @ membership
@@ -217,7 +238,7 @@ def score(
                 block = tf(block)
             out[a:b] = meta.func(block.toarray(), membership, n_up, genes_order)
         details = [{"n_up": n_up}] * len(ids)
-    frame = pd.DataFrame(out, index=adata.obs_names, columns=ids)
+    frame = pd.DataFrame(out, index=obs_names, columns=ids)
     if not adata.isbacked:
         adata.obsm[key_added] = frame
     record = {
@@ -235,6 +256,7 @@ def score(
         "details": dict(zip(ids, details, strict=True)),
     }
     adata.uns.setdefault("neurosig", {}).setdefault("scores", {})[key_added] = _plain(record)
+    frame.attrs["neurosig"] = _plain(record)
     return frame
 
 
@@ -256,7 +278,7 @@ def _detected(adata, layer, chunk_size, progress) -> np.ndarray:
             raise InputDataError(
                 "The expression matrix holds NaN values; remove or impute them before scoring."
             )
-        detected |= np.asarray((block != 0).sum(0)).ravel() > 0
+        detected[block.indices[block.data != 0]] = True
     return detected
 
 
@@ -279,6 +301,6 @@ def _gene_stats(adata, layer, tf, linear_layer, chunk_size, needs, progress) -> 
     if linear_layer is not None:
         lt = np.zeros(adata.n_vars)
         for _a, _b, block in iter_chunks(adata, linear_layer, chunk_size):
-            lt += np.asarray(block.sum(0)).ravel()
+            lt += column_sums(block, adata.n_vars)
         stats["linear_mean"] = lt / adata.n_obs
     return stats

@@ -68,7 +68,14 @@ def test_disk_backed_equals_in_memory(tirosh, tmp_path):
     backed = ad.read_h5ad(path, backed="r")
     a = score(backed, IDS[:3], chunk_size=50, random_state=0, min_coverage=0.1)
     b = score(tirosh, IDS[:3], chunk_size=1000, random_state=0, min_coverage=0.1)
+    c = score(path, IDS[:3], chunk_size=37, random_state=0, min_coverage=0.1)  # streamed from the file
     np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), atol=1e-12)
+    np.testing.assert_allclose(c.to_numpy(), b.to_numpy(), atol=1e-12)
+    assert list(c.index) == list(tirosh.obs_names) and c.attrs["neurosig"]["method"] == "score_genes"
+    u = score(path, IDS[:3], method="ulm", chunk_size=37, min_coverage=0.1)
+    np.testing.assert_allclose(
+        u.to_numpy(), score(tirosh, IDS[:3], method="ulm", min_coverage=0.1).to_numpy(), atol=1e-9
+    )
 
 
 def test_low_coverage_refused_never_scored_on_nothing(tirosh):

@@ -17,20 +17,28 @@ import numpy as np
 import pandas as pd
 
 
+def expression_cuts(obs_avg: pd.Series, n_bins: int) -> pd.Series:
+    """scanpy's expression bins: ``rank(method="min") // round(n / (n_bins - 1))``."""
+    obs_avg = obs_avg[np.isfinite(obs_avg)]
+    n_items = int(np.round(len(obs_avg) / (n_bins - 1)))
+    return obs_avg.rank(method="min") // n_items
+
+
 def control_genes(
-    gene_list: pd.Index, obs_avg: pd.Series, *, ctrl_size: int, n_bins: int, random_state: int | None
+    gene_list: pd.Index, obs_cut: pd.Series, members: dict, *, ctrl_size: int, random_state: int | None
 ) -> pd.Index:
-    """scanpy's control-gene selection for one gene list (restores the global RNG after)."""
+    """scanpy's control-gene selection for one gene list (restores the global RNG after).
+
+    ``members`` maps each cut to its genes (in ``obs_cut`` order), computed once for all
+    signatures; the draws are the same ``Series.sample`` calls as scanpy's.
+    """
     state = np.random.get_state()  # noqa: NPY002 - scanpy draws from the global legacy RNG
     try:
         if random_state is not None:
             np.random.seed(random_state)  # noqa: NPY002 - same draws as scanpy
-        obs_avg = obs_avg[np.isfinite(obs_avg)]
-        n_items = int(np.round(len(obs_avg) / (n_bins - 1)))
-        obs_cut = obs_avg.rank(method="min") // n_items
         control = pd.Index([], dtype="string")
         for cut in np.unique(obs_cut.loc[gene_list]):
-            r_genes = obs_cut[obs_cut == cut].index
+            r_genes = members[cut]
             if ctrl_size < len(r_genes):
                 r_genes = r_genes.to_series().sample(ctrl_size).index
             control = control.union(r_genes.difference(gene_list))
@@ -50,6 +58,9 @@ def weights(
 ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Weight matrix (genes x signatures), zero offsets, and per-signature details."""
     obs_avg = pd.Series(stats["mean"], index=pd.Index(var_names, dtype="string"))
+    obs_cut = expression_cuts(obs_avg, n_bins)
+    cuts = obs_cut.to_numpy()
+    members = {cut: obs_cut.index[cuts == cut] for cut in np.unique(cuts)}
     w = np.zeros((len(var_names), len(sig_weights)))
     pos = pd.Series(np.arange(len(var_names)), index=var_names)
     details = []
@@ -59,9 +70,7 @@ def weights(
             genes = pd.Index([g for g, v in sw.items() if np.sign(v) == sign], dtype="string")
             if len(genes) == 0:
                 continue
-            ctrl = control_genes(
-                genes, obs_avg, ctrl_size=ctrl_size, n_bins=n_bins, random_state=random_state
-            )
+            ctrl = control_genes(genes, obs_cut, members, ctrl_size=ctrl_size, random_state=random_state)
             if len(ctrl) == 0:
                 raise ValueError(
                     "No control genes found in any expression bin; the dataset has too few genes."
