@@ -185,7 +185,7 @@ def signatures_export(gmt: str) -> None:
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output .h5ad.")
 @click.option(
     "--method",
-    type=click.Choice(["score_genes", "tirosh", "aucell"]),
+    type=click.Choice(["score_genes", "tirosh", "ulm", "aucell", "ucell"]),
     default="score_genes",
     show_default=True,
 )

@@ -126,7 +126,7 @@ def score(
         with the whole library they are skipped and listed in ``.uns``.
     method
         ``score_genes`` (scanpy-identical), ``tirosh`` (Tirosh 2016 / Neftel 2019),
-        ``ulm`` or ``aucell`` (decoupler-identical).
+        ``ulm`` or ``aucell`` (decoupler-identical), ``ucell`` (pyUCell-identical).
     layer, transform
         Matrix to score (default ``X``) and an optional transform of it
         (``log2_tpm10``: ``log2(x/10+1)`` of a TPM layer).
@@ -215,29 +215,30 @@ def score(
             rowsq = np.bincount(rows, weights=data * data, minlength=block.shape[0])
             out[a:b] = meta.func(xw, rowsum, rowsq, w, n)
         details = [{"n_genes_model": n}] * len(ids)
-    else:
-        pos = pd.Series(np.arange(len(var_names)), index=var_names)
-        rows = np.concatenate([pos[list(sw)].to_numpy() for sw in sig_weights])
-        cols = np.concatenate([np.full(len(sw), j) for j, sw in enumerate(sig_weights)])
-        membership = sp.csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(var_names), len(ids)))
-        detected = np.zeros(adata.n_vars, dtype=bool)
-        for _a, _b, block in iter_chunks(adata, layer, chunk_size, progress, "gene statistics"):
-            if np.isnan(block.data).any():
-                raise InputDataError(
-                    "The expression matrix holds NaN values; remove or impute them before scoring."
-                )
-            detected[block.indices[block.data != 0]] = True
+    elif method == "aucell":
+        membership = _membership(sig_weights, var_names, sign=0)
+        detected = _detected(adata, layer, chunk_size, progress)
         genes_order = tie_order(detected)
         membership = sp.csc_matrix(
             sp.diags(detected.astype(float)) @ membership
         )  # sets lose undetected genes
         n_up = method_kwargs.get("n_up") or default_n_up(int(detected.sum()))
-        sub = max(1, min(chunk_size, 2000))
-        for a, b, block in iter_chunks(adata, layer, sub, progress, "scoring"):
+        for a, b, block in iter_chunks(adata, layer, min(chunk_size, 2000), progress, "scoring"):
             if tf is not None:
                 block = tf(block)
+            _check_nan(block)
             out[a:b] = meta.func(block.toarray(), membership, n_up, genes_order)
         details = [{"n_up": n_up}] * len(ids)
+    else:  # ucell
+        max_rank = int(method_kwargs.get("max_rank", 1500))
+        up = _membership(sig_weights, var_names, sign=1)
+        down = _membership(sig_weights, var_names, sign=-1)
+        for a, b, block in iter_chunks(adata, layer, min(chunk_size, 2000), progress, "scoring"):
+            if tf is not None:
+                block = tf(block)
+            _check_nan(block)
+            out[a:b] = meta.func(block.toarray(), up, down, max_rank, float(method_kwargs.get("w_neg", 1.0)))
+        details = [{"max_rank": max_rank}] * len(ids)
     frame = pd.DataFrame(out, index=obs_names, columns=ids)
     if not adata.isbacked:
         adata.obsm[key_added] = frame
@@ -268,6 +269,23 @@ def _plain(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     return "" if obj is None else obj
+
+
+def _membership(sig_weights: list[dict[str, float]], var_names: pd.Index, sign: int) -> sp.csc_matrix:
+    """Genes x sets 0/1 matrix: all genes (sign 0), or those with positive / negative weight."""
+    pos = pd.Series(np.arange(len(var_names)), index=var_names)
+    rows, cols = [], []
+    for j, sw in enumerate(sig_weights):
+        genes = [g for g, w in sw.items() if sign == 0 or np.sign(w) == sign]
+        rows.append(pos[genes].to_numpy(dtype=np.int64))
+        cols.append(np.full(len(genes), j))
+    rows_a, cols_a = np.concatenate(rows), np.concatenate(cols)
+    return sp.csc_matrix((np.ones(len(rows_a)), (rows_a, cols_a)), shape=(len(var_names), len(sig_weights)))
+
+
+def _check_nan(block: sp.csr_matrix) -> None:
+    if np.isnan(block.data).any():
+        raise InputDataError("The expression matrix holds NaN values; remove or impute them before scoring.")
 
 
 def _detected(adata, layer, chunk_size, progress) -> np.ndarray:

@@ -125,3 +125,17 @@ def test_summary_per_patient_and_empty_group(tirosh):
     }
     with pytest.raises(InputDataError, match="No cells of type"):
         score_summary(tirosh, "neurosig_score_genes", cell_types=["T_CD8"])
+
+
+def test_ucell_equals_pyucell(tirosh):
+    pyucell = pytest.importorskip("pyucell")
+    ids = [*IDS, "CP_AMPAR_index"]
+    df = score(tirosh, ids, method="ucell", min_coverage=0.1)
+    sigs = {
+        s: [g + ("-" if w < 0 else "+") for g, w in library()[s].weights.items() if g in tirosh.var_names]
+        for s in ids
+    }
+    ref = tirosh.copy()
+    pyucell.compute_ucell_scores(ref, sigs, n_jobs=1)
+    for sid in ids:  # pyUCell accumulates in float32
+        np.testing.assert_allclose(df[sid], ref.obs[f"{sid}_UCell"], atol=1e-6, err_msg=sid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import aucell, score_genes, tirosh, ulm
+from . import aucell, score_genes, tirosh, ucell, ulm
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,14 @@ METHODS = {
             "as decoupler's mt.ulm",
             "Badia-i-Mompel 2022 Bioinformatics Advances; decoupler mt.ulm",
             "log-normalised",
+        ),
+        MethodMeta(
+            "ucell",
+            "rank",
+            ucell.score_chunk,
+            "normalised Mann-Whitney U of the set's ranks among each cell's top 1500 genes, as pyUCell",
+            "Andreatta & Carmona 2021 Comput Struct Biotechnol J 19:3796; pyUCell",
+            "any expression scale",
         ),
         MethodMeta(
             "aucell",
