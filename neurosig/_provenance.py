@@ -6,6 +6,9 @@ import hashlib
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 #: Packages whose versions are recorded with every output.
 TRACKED_PACKAGES = (
@@ -45,3 +48,16 @@ def file_hash(path: str | Path, algorithm: str = "sha256", chunk: int = 1 << 20)
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def to_plain(obj: Any) -> Any:
+    """A record in plain types that h5ad can store (no None, no NumPy scalars, lists for tuples)."""
+    if isinstance(obj, dict):
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_plain(v) for v in obj]
+    if obj is None:
+        return ""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .._provenance import package_versions
+from .._provenance import package_versions, to_plain
 from ..errors import InputDataError, ManifestError
 from .genes import harmonise_genes
 from .vocabulary import lineage_of, map_label, vocabulary
@@ -164,19 +164,6 @@ def resolve_field(obs: pd.DataFrame, spec: dict[str, str] | None, what: str) -> 
             )
         values.append(fmt.format(*m.groups() or (m.group(0),)))
     return pd.Series(values, index=obs.index, dtype="string")
-
-
-def _sanitise(obj: Any) -> Any:
-    """Make a provenance record writable to h5ad (no None, plain types)."""
-    if isinstance(obj, dict):
-        return {str(k): _sanitise(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_sanitise(v) for v in obj] if obj else []
-    if obj is None:
-        return ""
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
 
 
 def map_cell_types(
@@ -336,5 +323,5 @@ def harmonise(
         "versions": package_versions(),
     }
     record.update(provenance or {})
-    out.uns["neurosig"] = _sanitise(record)
+    out.uns["neurosig"] = to_plain(record)
     return out

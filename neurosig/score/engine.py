@@ -23,6 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from .._provenance import to_plain
 from ..datasets.genes import fraction_mouse_like
 from ..errors import InputDataError
 from ._kernels import column_sums, sparse_times_weights
@@ -256,19 +257,9 @@ def score(
         "refused": refused,
         "details": dict(zip(ids, details, strict=True)),
     }
-    adata.uns.setdefault("neurosig", {}).setdefault("scores", {})[key_added] = _plain(record)
-    frame.attrs["neurosig"] = _plain(record)
+    adata.uns.setdefault("neurosig", {}).setdefault("scores", {})[key_added] = to_plain(record)
+    frame.attrs["neurosig"] = to_plain(record)
     return frame
-
-
-def _plain(obj):
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return "" if obj is None else obj
 
 
 def _membership(sig_weights: list[dict[str, float]], var_names: pd.Index, sign: int) -> sp.csc_matrix:
@@ -292,10 +283,7 @@ def _detected(adata, layer, chunk_size, progress) -> np.ndarray:
     """Genes with a non-zero value in any cell (one pass; also refuses NaN)."""
     detected = np.zeros(adata.n_vars, dtype=bool)
     for _a, _b, block in iter_chunks(adata, layer, chunk_size, progress, "gene statistics"):
-        if np.isnan(block.data).any():
-            raise InputDataError(
-                "The expression matrix holds NaN values; remove or impute them before scoring."
-            )
+        _check_nan(block)
         detected[block.indices[block.data != 0]] = True
     return detected
 
@@ -310,11 +298,8 @@ def _gene_stats(adata, layer, tf, linear_layer, chunk_size, needs, progress) -> 
             checked = True
         if tf is not None:
             block = tf(block)
-        if np.isnan(block.data).any():
-            raise InputDataError(
-                "The expression matrix holds NaN values; remove or impute them before scoring."
-            )
-        total += np.asarray(block.sum(0)).ravel()
+        _check_nan(block)
+        total += column_sums(block, adata.n_vars)
     stats = {"mean": total / adata.n_obs}
     if linear_layer is not None:
         lt = np.zeros(adata.n_vars)
