@@ -11,6 +11,8 @@ Writes, under ``signatures/genes/``:
 - ``alias_to_symbol.tsv.gz``: alias -> symbol for aliases that are not themselves a
   current symbol and point to exactly one gene.
 - ``ensembl_to_symbol.tsv.gz``: Ensembl gene id -> symbol, ids mapping to one symbol.
+- ``gene_positions.tsv.gz``: symbol, chromosome, start, end (GRCh38, primary chromosomes),
+  for copy-number inference when a dataset carries no positions.
 - ``SOURCE.yaml``: the source package, its version, snapshot dates and row counts.
 
 Usage::
@@ -68,6 +70,7 @@ def main() -> None:
         symbols = {i: s for i, s in con.execute("select _id, symbol from gene_info")}
         aliases = list(con.execute("select _id, alias_symbol from alias"))
         ensembl = list(con.execute("select _id, ensembl_id from ensembl"))
+        locations = list(con.execute("select _id, seqname, start_location, end_location from chromosome_locations"))
         con.close()
 
     current = set(symbols.values())
@@ -83,7 +86,19 @@ def main() -> None:
         ens[eid].add(symbols[gid])
     unique_ens = {e: next(iter(s)) for e, s in ens.items() if len(s) == 1}
 
+    primary = {str(i) for i in range(1, 23)} | {"X", "Y"}
+    positions: dict[str, tuple[str, int, int]] = {}
+    for gid, chrom, start, end in sorted(locations, key=lambda r: (r[0], abs(r[2]))):
+        if chrom in primary and symbols[gid] not in positions:
+            a, b = sorted((abs(start), abs(end)))
+            positions[symbols[gid]] = (f"chr{chrom}", a, b)
+
     OUT.mkdir(parents=True, exist_ok=True)
+    write_gz(
+        OUT / "gene_positions.tsv.gz",
+        "symbol\tchromosome\tstart\tend\n"
+        + "".join(f"{g}\t{c}\t{a}\t{b}\n" for g, (c, a, b) in sorted(positions.items())),
+    )
     write_gz(OUT / "symbols.txt.gz", "".join(f"{s}\n" for s in sorted(current)))
     write_gz(
         OUT / "alias_to_symbol.tsv.gz",
@@ -105,6 +120,8 @@ counts:
   aliases_unique: {len(unique_alias)}
   aliases_ambiguous_dropped: {ambiguous}
   ensembl_ids: {len(unique_ens)}
+  gene_positions: {len(positions)}
+gene_positions_source: "UCSC GRCh38 gene locations in org.Hs.eg.db (GPSOURCEDATE {meta.get('GPSOURCEDATE', '')}); primary chromosomes only, first locus per gene"
 rules:
   - an alias equal to a current symbol is never remapped
   - aliases pointing to more than one gene are dropped (see alias_overrides.tsv)

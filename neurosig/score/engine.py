@@ -111,6 +111,7 @@ def score(
     min_genes: int = 2,
     random_state: int | None = 0,
     progress: bool = False,
+    strict: bool | None = None,
     **method_kwargs,
 ) -> pd.DataFrame:
     """Score signatures per cell, all together, in streamed passes over the matrix.
@@ -137,6 +138,9 @@ def score(
         ``.obsm`` key; default ``neurosig_<method>``.
     random_state
         Seed of control-gene sampling.
+    strict
+        Raise when a signature is refused for low coverage (default: when signatures
+        were named); otherwise skip it with a warning and record it.
 
     Returns
     -------
@@ -148,7 +152,7 @@ def score(
         adata = LazyH5ad(adata)
     meta = METHODS[method]
     key_added = key_added or f"neurosig_{method}"
-    explicit = signatures is not None
+    explicit = signatures is not None if strict is None else strict
     sigs = resolve(signatures)
     var_names = pd.Index(adata.var_names)
     obs_names = pd.Index(adata.obs_names)

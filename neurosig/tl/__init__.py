@@ -1,8 +1,9 @@
 """Tools that compute results into the AnnData (scanpy's ``tl`` namespace)."""
 
+from ..annotate.annotate import annotate
 from ..annotate.glioma_states import neftel_states
 from ..score.engine import score
 from ..score.pseudobulk import score_pseudobulk
 from ..score.summary import score_summary
 
-__all__ = ["neftel_states", "score", "score_pseudobulk", "score_summary"]
+__all__ = ["annotate", "neftel_states", "score", "score_pseudobulk", "score_summary"]

@@ -1,0 +1,111 @@
+"""Cell types from marker signatures, resolved per cluster of a standard scanpy embedding.
+
+1. A standard embedding on ``X`` (log-normalised): highly variable genes, PCA, a
+   neighbourhood graph and Leiden clusters (seeded).
+2. Every marker signature of ``signatures/annotation.yaml`` is scored with the engine
+   (``score_genes``); a term's score is the highest of its sets' scores (control-
+   subtracted means share one scale, so terms compare directly).
+3. Each cluster takes the term with the highest mean score; each cell gets
+   a confidence, the softmax weight of that term among all terms for that cell.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import cache
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import yaml
+
+from .._resources import signatures_dir
+from ..errors import InputDataError
+
+MIN_CELLS = 20
+
+
+@cache
+def annotation_terms() -> dict[str, dict]:
+    """Vocabulary term -> marker set ids and whether it may serve as a normal reference."""
+    return yaml.safe_load((signatures_dir() / "annotation.yaml").read_text())["terms"]
+
+
+def embed(adata: ad.AnnData, *, seed: int = 0, resolution: float = 1.0, n_top_genes: int = 2000) -> pd.Series:
+    """Leiden clusters of a standard scanpy embedding (computed on a copy; labels returned)."""
+    import scanpy as sc
+
+    if adata.n_obs < MIN_CELLS:
+        raise InputDataError(
+            f"{adata.n_obs} cells are too few for a neighbourhood graph (need at least {MIN_CELLS}); "
+            "annotate a larger sample or pool samples first."
+        )
+    work = ad.AnnData(
+        X=adata.X.copy(), obs=pd.DataFrame(index=adata.obs_names), var=pd.DataFrame(index=adata.var_names)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc.pp.highly_variable_genes(work, n_top_genes=min(n_top_genes, work.n_vars - 1))
+        n_comps = int(min(30, work.n_obs - 1, int(work.var["highly_variable"].sum()) - 1))
+        sc.pp.pca(work, n_comps=n_comps, mask_var="highly_variable", random_state=seed)
+        sc.pp.neighbors(work, n_neighbors=min(15, work.n_obs - 1), random_state=seed)
+        sc.tl.leiden(
+            work, resolution=resolution, random_state=seed, flavor="igraph", n_iterations=2, directed=False
+        )
+    return work.obs["leiden"].astype(str)
+
+
+def term_scores(adata: ad.AnnData, *, seed: int = 0) -> pd.DataFrame:
+    """Score of every annotation term per cell (max over the term's sets; scanpy-style
+    control-subtracted means, which are on one scale across sets)."""
+    from ..score.engine import score
+
+    terms = annotation_terms()
+    ids = sorted({s for t in terms.values() for s in t["sets"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = score(
+            adata,
+            ids,
+            method="score_genes",
+            random_state=seed,
+            min_coverage=0.2,
+            min_genes=2,
+            key_added="neurosig_markers",
+            strict=False,
+        )
+    out = {}
+    for term, spec in terms.items():
+        cols = [s for s in spec["sets"] if s in scores.columns]
+        if cols:
+            out[term] = scores[cols].max(axis=1)
+    frame = pd.DataFrame(out)
+    if frame.empty:
+        raise InputDataError("No marker signature has enough genes in this dataset to annotate cell types.")
+    return frame
+
+
+def annotate_cell_types(adata: ad.AnnData, *, seed: int = 0, resolution: float = 1.5) -> pd.DataFrame:
+    """Marker-based cell type per cell, resolved per Leiden cluster.
+
+    Writes ``.obs["leiden"]``, ``.obs["cell_type_markers"]`` and
+    ``.obs["cell_type_marker_confidence"]``; returns them with the per-term scores.
+    """
+    clusters = embed(adata, seed=seed, resolution=resolution)
+    if clusters.nunique() < 2:
+        raise InputDataError(
+            "The embedding found a single cluster: cell types cannot be told apart by cluster. "
+            "Raise the resolution (e.g. resolution=2) or give author labels."
+        )
+    z = term_scores(adata, seed=seed)
+    by_cluster = z.groupby(clusters.to_numpy()).mean()
+    label = by_cluster.idxmax(axis=1)
+    cell_label = clusters.map(label)
+    weights = np.exp(z.to_numpy() - z.to_numpy().max(axis=1, keepdims=True))
+    weights /= weights.sum(axis=1, keepdims=True)
+    col = {t: i for i, t in enumerate(z.columns)}
+    confidence = weights[np.arange(len(z)), cell_label.map(col).to_numpy()]
+    adata.obs["leiden"] = pd.Categorical(clusters)
+    adata.obs["cell_type_markers"] = cell_label.to_numpy()
+    adata.obs["cell_type_marker_confidence"] = confidence
+    return z.assign(leiden=clusters, cell_type_markers=cell_label, confidence=confidence)
