@@ -4,13 +4,16 @@
    carries them for most genes, otherwise from the bundled GRCh38 table
    (``signatures/genes/gene_positions.tsv.gz``, from org.Hs.eg.db); positions are never
    guessed, and a dataset without them is refused.
-2. The normal reference is the user's, or the cells confidently annotated by markers as
-   types that are not neoplastic in gliomas (immune, oligodendrocytes, vascular;
-   ``normal_reference`` in ``signatures/annotation.yaml``).
+2. The normal reference is the user's, or the cells of clusters annotated by markers as
+   immune, oligodendrocytes or vascular (``normal_reference`` in
+   ``signatures/annotation.yaml``). Malignant OPC-like cells can carry oligodendrocyte
+   markers, so when fewer than 10 reference cells are immune a warning says the
+   reference may itself be malignant (a CD45-depleted sort needs an explicit reference).
 3. ``infercnvpy.tl.infercnv`` smooths expression along each chromosome relative to the
    reference; a cell's CNV score is the root mean square of its smoothed profile.
-4. A cell is called malignant when its Leiden cluster is not a normal-reference type and
-   most cells of the cluster have a CNV score above the reference's 95th percentile.
+4. A cell is called malignant when its Leiden cluster is not an immune type, most cells
+   of the cluster have a CNV score above the reference's 95th percentile, and the cell is
+   not itself in the reference.
 """
 
 from __future__ import annotations
@@ -74,15 +77,31 @@ def cnv_scores(adata: ad.AnnData, reference: np.ndarray, *, window_size: int = 1
     return np.sqrt((x**2).mean(axis=1))
 
 
-def default_reference(adata: ad.AnnData, min_confidence: float = 0.0) -> np.ndarray:
-    """Cells of clusters annotated by markers as a type that may serve as normal reference."""
+def reference_tier(tier: int) -> set[str]:
+    """Annotation terms of one normal-reference tier (1: immune; 2: oligodendrocyte, vascular)."""
+    return {t for t, spec in annotation_terms().items() if spec.get("normal_reference") == tier}
+
+
+def default_reference(adata: ad.AnnData) -> np.ndarray:
+    """Cells of marker clusters that may serve as normal reference (immune, oligodendrocyte, vascular).
+
+    Warns when fewer than ``MIN_REFERENCE`` of them are immune: without immune cells the
+    reference rests on glial/vascular-like clusters, which can be malignant.
+    """
     if "cell_type_markers" not in adata.obs:
         raise InputDataError("Run neurosig.annotate.annotate_cell_types first (no marker annotation).")
-    normal = [t for t, spec in annotation_terms().items() if spec.get("normal_reference")]
-    return (
-        adata.obs["cell_type_markers"].isin(normal)
-        & (adata.obs["cell_type_marker_confidence"] >= min_confidence)
-    ).to_numpy()
+    types = adata.obs["cell_type_markers"].astype(str)
+    immune = types.isin(reference_tier(1)).to_numpy()
+    reference = immune | types.isin(reference_tier(2)).to_numpy()
+    if immune.sum() < MIN_REFERENCE <= reference.sum():
+        warnings.warn(
+            f"Only {int(immune.sum())} immune cells: the copy-number reference rests on oligodendrocyte/"
+            "vascular-like clusters, which can be malignant in a glioma (e.g. CD45-depleted samples). "
+            "Check the calls, or give a reference explicitly.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return reference
 
 
 def call_malignant(
@@ -111,14 +130,17 @@ def call_malignant(
     clusters = (
         adata.obs["leiden"].astype(str).to_numpy() if "leiden" in adata.obs else np.zeros(adata.n_obs, str)
     )
-    normal_types = {t for t, spec in annotation_terms().items() if spec.get("normal_reference")}
+    never_malignant = reference_tier(1)
     marker_type = (
         adata.obs.get("cell_type_markers", pd.Series("", index=adata.obs_names)).astype(str).to_numpy()
     )
     frac_high = pd.Series(high).groupby(clusters).mean()
     cluster_malignant = {c: f >= 0.5 for c, f in frac_high.items()}
     malignant = np.array(
-        [cluster_malignant[c] and t not in normal_types for c, t in zip(clusters, marker_type, strict=True)]
+        [
+            cluster_malignant[c] and t not in never_malignant
+            for c, t in zip(clusters, marker_type, strict=True)
+        ]
     )
     malignant &= ~reference
     adata.obs["cnv_score"] = scores
