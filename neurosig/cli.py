@@ -221,6 +221,45 @@ def score_cmd(input_, out, method, sigs, seed, min_coverage):
     click.echo(f"wrote {out}")
 
 
+@main.command("annotate")
+@click.argument("input_")
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output .h5ad.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--resolution", type=float, default=1.5, show_default=True, help="Leiden resolution.")
+@click.option("--reference-key", default=None, help="obs column naming the normal reference cells.")
+@click.option(
+    "--reference-cat", multiple=True, help="Categories of --reference-key that are normal (repeatable)."
+)
+@click.option("--no-cnv", is_flag=True, help="Markers only; skip copy-number inference.")
+def annotate_cmd(input_, out, seed, resolution, reference_key, reference_cat, no_cnv):
+    """Annotate cell types (markers) and malignancy (copy number) where labels are missing."""
+    from pathlib import Path
+
+    import anndata as ad
+
+    from ._atomic import atomic_path
+    from .datasets import get_manifest, load
+    from .tl import annotate
+
+    if Path(input_).suffix == ".h5ad" and Path(input_).is_file():
+        adata = ad.read_h5ad(input_)
+    else:
+        get_manifest().get(input_)  # raises with near matches for unknown ids
+        adata = load(input_)
+    annotate(
+        adata,
+        seed=seed,
+        resolution=resolution,
+        reference_key=reference_key,
+        reference_cat=list(reference_cat) or None,
+        call_cnv=not no_cnv,
+    )
+    with atomic_path(out) as tmp:
+        adata.write_h5ad(tmp)
+    counts = adata.obs["cell_type_source"].value_counts().to_dict()
+    click.echo(f"wrote {out} (labels from: {', '.join(f'{k} {v}' for k, v in counts.items())})")
+
+
 @main.command("simulate")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output .h5ad.")
 @click.option("--n-patients", type=int, default=8, show_default=True)

@@ -1,6 +1,7 @@
 """``neurosig run``: the whole job on one dataset, one command.
 
-Load (manifest id or user h5ad) -> harmonise -> basic QC -> score every library
+Load (manifest id or user h5ad) -> harmonise -> basic QC -> annotate cells without author
+labels (markers, copy number) -> score every library
 signature (``score_genes``, seeded) -> Neftel states of malignant cells, then write
 ``OUT/cells.h5ad``, ``OUT/summary.csv`` (cells per patient x cell type),
 ``OUT/qc.csv`` (genes per cell by patient and type), ``OUT/scores_by_patient.csv``
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import anndata as ad
+import pandas as pd
 
 from . import __version__
 from ._atomic import atomic_path, write_text
@@ -90,6 +92,7 @@ def run(
     }
     params["seed"] = seed
     adata.uns["neurosig"]["run_parameters"] = params
+    annotate_if_needed(adata, seed=seed)
     score_cells(adata, seed=seed)
     written = write_outputs(adata, out)
     provenance = {
@@ -104,6 +107,30 @@ def run(
     }
     written["provenance.json"] = write_text(out / "provenance.json", json.dumps(provenance, indent=1))
     return written
+
+
+def annotate_if_needed(adata: ad.AnnData, seed: int = 0) -> None:
+    """Annotate by markers and copy number when some cells lack author labels.
+
+    Without a normal reference (or gene positions) the copy-number step is skipped with a
+    warning and recorded; cell types still come from markers.
+    """
+    import warnings
+
+    from .annotate import annotate, needs_annotation
+    from .errors import InputDataError
+
+    if not needs_annotation(adata):
+        adata.obs["cell_type_source"] = pd.Categorical(
+            ["author"] * adata.n_obs, categories=["author", "markers", "cnv"]
+        )
+        return
+    try:
+        annotate(adata, seed=seed)
+    except InputDataError as err:
+        warnings.warn(f"copy-number step skipped: {err}", UserWarning, stacklevel=2)
+        annotate(adata, seed=seed, call_cnv=False)
+        adata.uns["neurosig"]["annotation"]["cnv_skipped"] = str(err)
 
 
 def score_cells(adata: ad.AnnData, seed: int = 0) -> None:

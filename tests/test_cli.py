@@ -77,7 +77,11 @@ def test_run_user_input(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    assert pd.read_csv(tmp_path / "o" / "summary.csv")["unknown"].sum() == 184
+    # no labels given: run annotates by markers and copy number
+    summary = pd.read_csv(tmp_path / "o" / "summary.csv")
+    assert summary["total"].sum() == 184 and summary["malignant"].sum() == 142
+    cells = ad.read_h5ad(tmp_path / "o" / "cells.h5ad")
+    assert set(cells.obs["cell_type_source"]) == {"markers", "cnv"}
     result = CliRunner().invoke(
         main, ["run", "--input", str(tmp_path / "mine.h5ad"), "--out", str(tmp_path / "o2")]
     )
@@ -148,3 +152,18 @@ def test_score_command(tmp_path):
     assert result.exit_code == 0, result.output
     a = ad.read_h5ad(out)
     assert list(a.obsm["neurosig_aucell"].columns) == ["MHC_I_machinery", "APM18_Wang2019"]
+
+
+def test_annotate_command(tmp_path):
+    from neurosig.datasets import load
+
+    src = load("tirosh2016_oligodendroglioma_infercnvpy")
+    src.obs["cell_type"] = pd.Categorical(
+        ["unknown"] * src.n_obs, categories=src.obs["cell_type"].cat.categories
+    )
+    src.write_h5ad(tmp_path / "in.h5ad")
+    out = tmp_path / "annotated.h5ad"
+    result = CliRunner().invoke(main, ["annotate", str(tmp_path / "in.h5ad"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    a = ad.read_h5ad(out)
+    assert (a.obs["cell_type"] == "malignant").sum() == 142 and "cnv 142" in result.output
