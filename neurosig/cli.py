@@ -231,7 +231,13 @@ def score_cmd(input_, out, method, sigs, seed, min_coverage):
     "--reference-cat", multiple=True, help="Categories of --reference-key that are normal (repeatable)."
 )
 @click.option("--no-cnv", is_flag=True, help="Markers only; skip copy-number inference.")
-def annotate_cmd(input_, out, seed, resolution, reference_key, reference_cat, no_cnv):
+@click.option(
+    "--celltypist-model",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A CellTypist model file you supply (never downloaded).",
+)
+def annotate_cmd(input_, out, seed, resolution, reference_key, reference_cat, no_cnv, celltypist_model):
     """Annotate cell types (markers) and malignancy (copy number) where labels are missing."""
     from pathlib import Path
 
@@ -253,6 +259,7 @@ def annotate_cmd(input_, out, seed, resolution, reference_key, reference_cat, no
         reference_key=reference_key,
         reference_cat=list(reference_cat) or None,
         call_cnv=not no_cnv,
+        celltypist_model=celltypist_model,
     )
     with atomic_path(out) as tmp:
         adata.write_h5ad(tmp)

@@ -2,10 +2,11 @@
 
 ``annotate`` runs the marker-based cell types (:mod:`.cell_types`) and the copy-number
 malignant call (:mod:`.malignant`), then, for every cell whose author label is missing
-(``cell_type`` ``unknown``), sets ``cell_type`` to ``malignant`` (CNV) or the marker type,
+(``cell_type`` ``unknown``), sets ``cell_type`` to ``malignant`` (CNV) or the marker type
+(or the CellTypist type, when the user gives a model file),
 and ``malignant`` from the CNV call where the authors left it unknown. Each cell records
-where its label came from in ``.obs["cell_type_source"]``: ``author``, ``markers`` or
-``cnv``.
+where its label came from in ``.obs["cell_type_source"]``: ``author``, ``markers``,
+``celltypist`` or ``cnv``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def annotate(
     reference_key: str | None = None,
     reference_cat: list[str] | None = None,
     call_cnv: bool = True,
+    celltypist_model: str | None = None,
 ) -> pd.DataFrame:
     """Annotate cell types by markers and malignancy by copy number, keeping author labels.
 
@@ -49,6 +51,9 @@ def annotate(
         oligodendrocyte and vascular clusters.
     call_cnv
         Run the copy-number step (needs gene positions and a normal reference).
+    celltypist_model
+        Path of a CellTypist model file: its labels (mapped to the vocabulary) replace the
+        marker types where they map; never downloaded.
 
     Returns
     -------
@@ -60,20 +65,30 @@ def annotate(
         reference = adata.obs[reference_key].astype(str).isin(reference_cat or []).to_numpy()
     markers = annotate_cell_types(adata, seed=seed, resolution=resolution)
     marker_type = adata.obs["cell_type_markers"].astype(str)
+    source_of_type = pd.Series("markers", index=adata.obs_names)
+    if celltypist_model is not None:
+        from .celltypist import annotate_celltypist
+
+        ct = annotate_celltypist(adata, celltypist_model)
+        use = (ct != "unknown").to_numpy()
+        marker_type = marker_type.where(~use, ct)
+        source_of_type[use] = "celltypist"
     malignant_cnv = pd.Series(False, index=adata.obs_names)
     if call_cnv:
         malignant_cnv = call_malignant(adata, reference=reference)["malignant"]
-    author = (
-        adata.obs["cell_type"].astype(str)
-        if "cell_type" in adata.obs
-        else pd.Series("unknown", index=adata.obs_names)
-    )
+    if "cell_type" in adata.obs:
+        labels = adata.obs["cell_type"]
+        author = labels.astype(object).where(labels.notna(), "unknown").astype(str)
+    else:
+        author = pd.Series("unknown", index=adata.obs_names)
     missing = (author == "unknown").to_numpy()
     new_type = np.where(malignant_cnv.to_numpy(), "malignant", marker_type.to_numpy())
     cell_type = np.where(missing, new_type, author.to_numpy())
-    source = np.where(missing, np.where(malignant_cnv.to_numpy(), "cnv", "markers"), "author")
+    source = np.where(missing, np.where(malignant_cnv.to_numpy(), "cnv", source_of_type.to_numpy()), "author")
     adata.obs["cell_type"] = pd.Categorical(cell_type, categories=list(vocabulary()))
-    adata.obs["cell_type_source"] = pd.Categorical(source, categories=["author", "markers", "cnv"])
+    adata.obs["cell_type_source"] = pd.Categorical(
+        source, categories=["author", "markers", "celltypist", "cnv"]
+    )
     adata.obs["lineage"] = adata.obs["cell_type"].astype(str).map(lineage_of).astype("category")
     if call_cnv:
         current = (

@@ -107,3 +107,34 @@ def test_bad_input():
         warnings.simplefilter("ignore")
         with pytest.raises(InputDataError, match="single cluster"):
             annotate_cell_types(one, seed=0, resolution=0.01)
+
+
+@needs_mirror
+def test_celltypist_with_a_user_model(tmp_path):
+    """A model trained offline on half of the Darmanis donors annotates the other half."""
+    celltypist = pytest.importorskip("celltypist")
+    a = load("darmanis2015_brain")
+    a = a[a.obs["cell_type"].astype(str).isin(SIX)].copy()
+    donors = sorted(a.obs["patient"].unique())
+    train = a.obs["patient"].isin(donors[::2]).to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = celltypist.train(
+            a[train],
+            labels=a.obs["cell_type"].astype(str)[train].to_numpy(),
+            use_SGD=True,
+            check_expression=False,
+        )
+    path = tmp_path / "darmanis.pkl"
+    model.write(str(path))
+    test = a[~train].copy()
+    truth = test.obs["cell_type"].astype(str)
+    test.obs["cell_type"] = pd.Categorical(
+        ["unknown"] * test.n_obs, categories=a.obs["cell_type"].cat.categories
+    )
+    annotate(test, seed=0, call_cnv=False, celltypist_model=str(path))
+    # a small SGD model (celltypist.train with LogisticRegression fails on scikit-learn >= 1.8): 82% here
+    assert (test.obs["cell_type"].astype(str) == truth).mean() >= 0.75
+    assert set(test.obs["cell_type_source"]) <= {"celltypist", "markers"}
+    with pytest.raises(InputDataError, match="never downloads"):
+        annotate(test, seed=0, call_cnv=False, celltypist_model=str(tmp_path / "absent.pkl"))
