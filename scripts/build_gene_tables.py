@@ -70,7 +70,9 @@ def main() -> None:
         symbols = {i: s for i, s in con.execute("select _id, symbol from gene_info")}
         aliases = list(con.execute("select _id, alias_symbol from alias"))
         ensembl = list(con.execute("select _id, ensembl_id from ensembl"))
-        locations = list(con.execute("select _id, seqname, start_location, end_location from chromosome_locations"))
+        locations = list(
+            con.execute("select _id, seqname, start_location, end_location from chromosome_locations")
+        )
         con.close()
 
     current = set(symbols.values())
@@ -121,7 +123,7 @@ counts:
   aliases_ambiguous_dropped: {ambiguous}
   ensembl_ids: {len(unique_ens)}
   gene_positions: {len(positions)}
-gene_positions_source: "UCSC GRCh38 gene locations in org.Hs.eg.db (GPSOURCEDATE {meta.get('GPSOURCEDATE', '')}); primary chromosomes only, first locus per gene"
+gene_positions_source: "UCSC GRCh38 gene locations in org.Hs.eg.db (GPSOURCEDATE {meta.get("GPSOURCEDATE", "")}); primary chromosomes only, first locus per gene"
 rules:
   - an alias equal to a current symbol is never remapped
   - aliases pointing to more than one gene are dropped (see alias_overrides.tsv)

@@ -244,6 +244,15 @@ PUBLISHED = {
             "Dendritic_cells",
             "Pericytes",
         )
+    ]
+    + [
+        ("marker_T_CD8_Rooney2015", "CD8 T cell markers (Rooney 2015)", "cell_marker", "CD8_Rooney2015"),
+        (
+            "marker_T_CD4_JerbyArnon2018",
+            "CD4 T cell markers (Jerby-Arnon 2018)",
+            "cell_marker",
+            "JerbyArnon2018_CD4_T",
+        ),
     ],
 }
 
