@@ -123,7 +123,9 @@ counts:
   aliases_ambiguous_dropped: {ambiguous}
   ensembl_ids: {len(unique_ens)}
   gene_positions: {len(positions)}
-gene_positions_source: "UCSC GRCh38 gene locations in org.Hs.eg.db (GPSOURCEDATE {meta.get("GPSOURCEDATE", "")}); primary chromosomes only, first locus per gene"
+gene_positions_source: >-
+  UCSC GRCh38 gene locations in org.Hs.eg.db (GPSOURCEDATE {meta.get("GPSOURCEDATE", "")});
+  primary chromosomes only, first locus per gene
 rules:
   - an alias equal to a current symbol is never remapped
   - aliases pointing to more than one gene are dropped (see alias_overrides.tsv)
