@@ -121,6 +121,7 @@ def run_cmd(dataset, input_path, patient_key, label_key, sample_key, value_type,
             label_key=label_key,
             sample_key=sample_key,
             value_type=value_type,
+            seed=seed,
             progress=not no_progress,
         )
     except ValueError as err:
@@ -180,6 +181,20 @@ def signatures_export(gmt: str) -> None:
     click.echo(f"wrote {export_gmt(gmt)}")
 
 
+def _read_input(input_: str):
+    """Harmonised AnnData from an .h5ad path or a manifest id (unknown ids raise with near matches)."""
+    from pathlib import Path
+
+    import anndata as ad
+
+    from .datasets import get_manifest, load
+
+    if Path(input_).suffix == ".h5ad" and Path(input_).is_file():
+        return ad.read_h5ad(input_)
+    get_manifest().get(input_)
+    return load(input_)
+
+
 @main.command("score")
 @click.argument("input_")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output .h5ad.")
@@ -201,18 +216,10 @@ def score_cmd(input_, out, method, sigs, seed, min_coverage):
     """Score signatures per cell; INPUT is a dataset id or a harmonised .h5ad."""
     from pathlib import Path
 
-    import anndata as ad
-
     from ._atomic import atomic_path
-    from .datasets import get_manifest, load
     from .tl import score
 
-    if Path(input_).suffix == ".h5ad" and Path(input_).is_file():
-        adata = ad.read_h5ad(input_)
-    elif input_ in get_manifest().datasets:
-        adata = load(input_)
-    else:
-        get_manifest().get(input_)  # raises with near matches
+    adata = _read_input(input_)
     if sigs and not Path(sigs).suffix:
         sigs = [s.strip() for s in sigs.split(",") if s.strip()]
     score(adata, sigs, method=method, random_state=seed, min_coverage=min_coverage)
@@ -239,19 +246,10 @@ def score_cmd(input_, out, method, sigs, seed, min_coverage):
 )
 def annotate_cmd(input_, out, seed, resolution, reference_key, reference_cat, no_cnv, celltypist_model):
     """Annotate cell types (markers) and malignancy (copy number) where labels are missing."""
-    from pathlib import Path
-
-    import anndata as ad
-
     from ._atomic import atomic_path
-    from .datasets import get_manifest, load
     from .tl import annotate
 
-    if Path(input_).suffix == ".h5ad" and Path(input_).is_file():
-        adata = ad.read_h5ad(input_)
-    else:
-        get_manifest().get(input_)  # raises with near matches for unknown ids
-        adata = load(input_)
+    adata = _read_input(input_)
     annotate(
         adata,
         seed=seed,

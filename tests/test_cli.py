@@ -51,6 +51,7 @@ def test_run_tirosh(tmp_path):
     by_patient = pd.read_csv(out / "scores_by_patient.csv")
     assert {"MHC_I_machinery", "Neftel2019_OPC"} <= set(by_patient["signature"])
     assert a.obsm["neurosig_score_genes"].shape[0] == 184 and "neftel_state" in a.obs
+    assert a.uns["neurosig"]["run_parameters"]["seed"] == 0
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["outputs"]["summary.csv"] and prov["versions"]["scanpy"]
     assert not list(out.glob("*.part")) and not list(out.glob(".*"))
@@ -167,3 +168,24 @@ def test_annotate_command(tmp_path):
     assert result.exit_code == 0, result.output
     a = ad.read_h5ad(out)
     assert (a.obs["cell_type"] == "malignant").sum() == 142 and "cnv 142" in result.output
+
+
+def test_run_seed_reaches_scoring(tmp_path):
+    out = tmp_path / "s7"
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--dataset",
+            "tirosh2016_oligodendroglioma_infercnvpy",
+            "--out",
+            str(out),
+            "--seed",
+            "7",
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    a = ad.read_h5ad(out / "cells.h5ad")
+    assert a.uns["neurosig"]["run_parameters"]["seed"] == 7
+    assert a.uns["neurosig"]["scores"]["neurosig_score_genes"]["random_state"] == 7

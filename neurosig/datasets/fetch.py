@@ -254,6 +254,24 @@ def _download(url: str, file: dict[str, Any], dest_dir: Path, progress: bool) ->
     return Path(path)
 
 
+def _package_path(file: dict[str, Any]) -> Path | None:
+    """Where a package-shipped file lies, or None when the package is not installed."""
+    try:
+        return Path(str(resources.files(file["package"]).joinpath(file["resource"])))
+    except ModuleNotFoundError:
+        return None
+
+
+def _mirror_copy(dataset: dict[str, Any], file: dict[str, Any]) -> Path | None:
+    """The first mirror copy of a file (``<mirror>/<mirror_dir>/<name>`` or ``<mirror>/<name>``)."""
+    sub = dataset.get("mirror_dir", dataset["id"])
+    for mirror in mirror_dirs():
+        for candidate in (mirror / sub / file["name"], mirror / file["name"]):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
 def fetch_file(
     dataset: dict[str, Any],
     file: dict[str, Any] | str,
@@ -285,24 +303,21 @@ def fetch_file(
     did = dataset["id"]
 
     if "package" in file:
-        try:
-            path = Path(str(resources.files(file["package"]).joinpath(file["resource"])))
-        except ModuleNotFoundError:
+        path = _package_path(file)
+        if path is None:
             raise FetchError(
                 f"{file['name']} ships with the Python package {file['package']!r}, which is "
                 f"not installed. Install it: pip install {file['package']}"
-            ) from None
+            )
         if not path.is_file():
             raise FetchError(f"{file['package']} does not ship {file['resource']}.")
         verify_file(path, file, did, tofu)
         return path
 
-    sub = dataset.get("mirror_dir", did)
-    for mirror in mirror_dirs():
-        for candidate in (mirror / sub / file["name"], mirror / file["name"]):
-            if candidate.is_file():
-                verify_file(candidate, file, did, tofu)
-                return candidate
+    mirrored = _mirror_copy(dataset, file)
+    if mirrored is not None:
+        verify_file(mirrored, file, did, tofu)
+        return mirrored
 
     cached = root / did / file["name"]
     if cached.is_file() and force:
@@ -347,16 +362,11 @@ def fetch_file(
 def locate_file(dataset: dict[str, Any], file: dict[str, Any]) -> Path | None:
     """Where a file would be read from without the network, or None (no hash check)."""
     if "package" in file:
-        try:
-            path = Path(str(resources.files(file["package"]).joinpath(file["resource"])))
-        except ModuleNotFoundError:
-            return None
-        return path if path.is_file() else None
-    sub = dataset.get("mirror_dir", dataset["id"])
-    for mirror in mirror_dirs():
-        for candidate in (mirror / sub / file["name"], mirror / file["name"]):
-            if candidate.is_file():
-                return candidate
+        path = _package_path(file)
+        return path if path is not None and path.is_file() else None
+    mirrored = _mirror_copy(dataset, file)
+    if mirrored is not None:
+        return mirrored
     cached = cache_dir() / dataset["id"] / file["name"]
     if cached.is_file():
         return cached

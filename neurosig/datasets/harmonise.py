@@ -40,15 +40,6 @@ from .vocabulary import lineage_of, map_label, vocabulary
 #: Target sum of the per-cell normalisation before ``log1p``.
 TARGET_SUM = 1e4
 SCHEMA_VERSION = 1
-OBS_COLUMNS = (
-    "dataset",
-    "patient",
-    "sample",
-    "cell_type",
-    "cell_type_author",
-    "lineage",
-    "malignant",
-)
 
 
 @dataclass(frozen=True)

@@ -58,10 +58,11 @@ def test_calcium_permeable_index_is_signed():
 
 
 def test_outdated_neftel_symbols_renamed_and_recorded():
-    sig = library()["Neftel2019_MES1"]
-    assert "ADGRG1" not in sig.weights or sig.renamed_symbols  # renames are recorded
-    ac = library()["Neftel2019_AC"]
-    assert all(s != "GPR56" for s in ac.weights)
+    mes1 = library()["Neftel2019_MES1"]
+    assert mes1.renamed_symbols == {"C8orf4": "TCIM"}
+    assert "TCIM" in mes1.weights and "C8orf4" not in mes1.weights
+    g2m = library()["cellcycle_G2M_Tirosh2016"]
+    assert g2m.renamed_symbols["HN1"] == "JPT1" and "JPT1" in g2m.weights and "HN1" not in g2m.weights
 
 
 def test_user_formats_roundtrip(tmp_path):
