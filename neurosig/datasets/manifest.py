@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ class Manifest:
 
     datasets: dict[str, dict[str, Any]]
     path: Path
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def get(self, dataset_id: str) -> dict[str, Any]:
         """Entry of ``dataset_id``; an unknown id raises with the nearest known ids."""
@@ -60,6 +61,15 @@ class Manifest:
     def ids(self) -> list[str]:
         """Dataset ids in manifest order."""
         return list(self.datasets)
+
+    def resource(self, resource_id: str) -> dict[str, Any]:
+        """Entry of a ligand-receptor resource; an unknown id raises with the known ids."""
+        try:
+            return self.resources[resource_id]
+        except KeyError:
+            raise UnknownDatasetError(
+                f"Unknown resource {resource_id!r}. Known resources: {', '.join(self.resources)}."
+            ) from None
 
 
 def validate_manifest(raw: Any, source: str = "manifest") -> dict[str, dict[str, Any]]:
@@ -112,7 +122,13 @@ def read_manifest(path: str | Path | None = None) -> Manifest:
     path = Path(path) if path is not None else manifest_path()
     with open(path) as fh:
         raw = yaml.safe_load(fh)
-    return Manifest(validate_manifest(raw, source=str(path)), path)
+    datasets = validate_manifest(raw, source=str(path))
+    resources: dict[str, dict[str, Any]] = {}
+    for entry in raw.get("resources", []):
+        if entry["id"] in resources or entry["id"] in datasets:
+            raise ManifestError(f"{path}: resource id {entry['id']!r} appears twice; ids must be unique.")
+        resources[entry["id"]] = entry
+    return Manifest(datasets, path, resources)
 
 
 @cache

@@ -1,0 +1,91 @@
+"""The review's axis (claims C1-C12) as ligand-receptor pairs, read from ``signatures/``."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .._resources import signatures_dir
+from ..errors import InputDataError
+from .resources import metabolite_name
+
+AXIS_FILE = "communication_axis.yaml"
+
+
+@cache
+def load_axis() -> dict[str, Any]:
+    """The axis file, checked: claim ids, pairs, and cell types from the vocabulary (read once)."""
+    with open(signatures_dir() / AXIS_FILE) as fh:
+        axis = yaml.safe_load(fh)
+    with open(signatures_dir() / "cell_types.yaml") as fh:
+        vocabulary = set(yaml.safe_load(fh)["terms"])
+    for cid, claim in axis["claims"].items():
+        for side in ("senders", "receivers"):
+            unknown = set(claim.get(side, [])) - vocabulary
+            if unknown:
+                raise InputDataError(
+                    f"{AXIS_FILE}: claim {cid} names cell types {sorted(unknown)} in {side}, which "
+                    "are not in signatures/cell_types.yaml; use vocabulary terms."
+                )
+        for pair in claim["pairs"]:
+            if not ({"ligand_genes", "ligand_metabolite"} & set(pair)) or "receptor_genes" not in pair:
+                raise InputDataError(
+                    f"{AXIS_FILE}: claim {cid} has a pair without ligand_genes/ligand_metabolite "
+                    f"or receptor_genes: {pair}"
+                )
+    return axis
+
+
+def _pair_matches(pair: dict[str, Any], ligand: str, ligand_complex: str, receptor: str) -> bool:
+    lig_units = set(ligand.split("_"))
+    if "ligand_metabolite" in pair:
+        if metabolite_name(ligand_complex) != pair["ligand_metabolite"]:
+            return False
+    elif not lig_units & set(pair["ligand_genes"]):
+        return False
+    wanted = set(pair["receptor_genes"])
+    return not wanted or bool(set(receptor.split("_")) & wanted)
+
+
+def claim_ids(resource: pd.DataFrame) -> pd.Series:
+    """Axis claim ids (``C2;C5``) of each interaction of a resource table; ``""`` for none."""
+    claims = load_axis()["claims"]
+    out = []
+    for lig, lig_c, rec in zip(
+        resource["ligand"], resource["ligand_complex"], resource["receptor"], strict=True
+    ):
+        hits = [
+            cid for cid, c in claims.items() if any(_pair_matches(p, lig, lig_c, rec) for p in c["pairs"])
+        ]
+        out.append(";".join(hits))
+    return pd.Series(out, index=resource.index, dtype=object)
+
+
+def on_axis(table: pd.DataFrame) -> np.ndarray:
+    """True where a row's claim lists its sender and receiver cell types."""
+    claims = load_axis()["claims"]
+    flags = np.zeros(len(table), dtype=bool)
+    for i, (ids, snd, rcv) in enumerate(zip(table["claim"], table["sender"], table["receiver"], strict=True)):
+        for cid in filter(None, str(ids).split(";")):
+            c = claims[cid]
+            if snd in c["senders"] and rcv in c["receivers"]:
+                flags[i] = True
+                break
+    return flags
+
+
+def sender_proxy(ligand: str, ligand_complex: str) -> str:
+    """``vesicular`` or ``plasma_membrane`` for a metabolite ligand's transporter; ``""`` otherwise."""
+    if metabolite_name(ligand_complex) is None:
+        return ""
+    proxies = load_axis()["metabolite_sender_proxies"]
+    units = set(ligand.split("_"))
+    if units & set(proxies["vesicular"]):
+        return "vesicular"
+    if units & set(proxies["plasma_membrane"]):
+        return "plasma_membrane"
+    return "enzyme_only"

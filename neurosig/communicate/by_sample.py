@@ -1,0 +1,89 @@
+"""Communication per patient or sample, and the patient x interaction table."""
+
+from __future__ import annotations
+
+import logging
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from ..errors import InputDataError
+from .cellphonedb import cellphonedb
+
+log = logging.getLogger(__name__)
+
+INTERACTION_KEY = ["sender", "receiver", "ligand_complex", "receptor_complex"]
+
+
+def cellphonedb_by_sample(
+    adata: ad.AnnData, groupby: str = "cell_type", sample_key: str = "patient", **kwargs
+) -> pd.DataFrame:
+    """:func:`~neurosig.communicate.cellphonedb.cellphonedb` within each sample, stacked.
+
+    Groups below ``min_cells`` within a sample are skipped, and a sample with fewer than
+    two qualifying groups is skipped whole; both are listed in ``.attrs`` (never dropped
+    silently). Shuffles stay within a sample. ``qvalue`` is computed within each sample.
+    """
+    if sample_key not in adata.obs:
+        raise InputDataError(
+            f"sample_key {sample_key!r} is not in .obs; pass the column that names the patient or sample."
+        )
+    tables, skipped_groups, skipped_samples = [], {}, {}
+    samples = adata.obs[sample_key].astype(str)
+    for sample in sorted(samples.unique()):
+        sub = adata[(samples == sample).to_numpy()]
+        try:
+            t = cellphonedb(sub, groupby, **kwargs)
+        except InputDataError as err:
+            skipped_samples[sample] = str(err)
+            log.warning("Sample %s skipped: %s", sample, err)
+            continue
+        if t.attrs["skipped_groups"]:
+            skipped_groups[sample] = t.attrs["skipped_groups"]
+        t.insert(0, "sample", sample)
+        tables.append(t)
+    if not tables:
+        raise InputDataError(
+            f"No sample of {sample_key!r} has two groups with enough cells; reasons: {skipped_samples}"
+        )
+    out = pd.concat(tables, ignore_index=True)
+    out.attrs.update(
+        {
+            "sample_key": sample_key,
+            "skipped_groups": skipped_groups,
+            "skipped_samples": skipped_samples,
+            "parameters": tables[0].attrs["parameters"],
+        }
+    )
+    return out
+
+
+def interaction_matrix(
+    table: pd.DataFrame,
+    value: str = "lr_means",
+    *,
+    axis_only: bool = False,
+    fill: float | None = 0.0,
+    samples: list[str] | None = None,
+) -> pd.DataFrame:
+    """Samples x interactions (``sender|receiver|ligand_complex|receptor_complex``).
+
+    An interaction missing from a sample's table (not expressed there) gets ``fill``:
+    0 for ``lr_means`` means "not detected", NaN leaves it missing. With
+    ``axis_only`` only rows on the review's axis (``on_axis``) are kept. ``samples``
+    lists every sample to report: one absent from the table (skipped, e.g. a single
+    cell type) gets a row of NaN, never ``fill``.
+    """
+    if "sample" not in table:
+        raise InputDataError("The table has no 'sample' column; compute it with cellphonedb_by_sample.")
+    t = table[table["on_axis"]] if axis_only else table
+    ids = t[INTERACTION_KEY].astype(str).agg("|".join, axis=1)
+    wide = t.assign(interaction=ids).pivot_table(
+        index="sample", columns="interaction", values=value, aggfunc="first"
+    )
+    computed = sorted(table["sample"].astype(str).unique())
+    if fill is not None:
+        wide = wide.reindex(computed).fillna(fill)
+    index = pd.Index(samples if samples is not None else computed, name="sample")
+    return wide.reindex(index).astype(np.float64)

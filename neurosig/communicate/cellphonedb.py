@@ -1,0 +1,363 @@
+"""CellPhoneDB's statistical method, vectorised over every interaction and group pair.
+
+For each sender group, receiver group and interaction (ligand -> receptor):
+
+* a complex (heteromeric receptor, metabolite enzyme + transporter proxy) is
+  expressed at its least-expressed subunit: its mean is the minimum of the subunit
+  means, as in CellPhoneDB and liana;
+* ``lr_means`` is the mean of the ligand mean in the sender and the receptor mean in
+  the receiver (0 when either is 0);
+* a row is kept when every subunit of the ligand is detected (value > 0) in at least
+  ``expr_prop`` of the sender's cells and every receptor subunit in that fraction of
+  the receiver's (liana's filter);
+* ``pvalue`` is the fraction of ``n_perms`` shuffles of the cell labels whose
+  ``lr_means`` reaches the observed one (``>=``, liana's convention).
+
+The shuffles are drawn exactly as ``liana.mt.cellphonedb`` draws them (one
+``numpy.random.default_rng(seed).permutation`` of the cells per shuffle), so with the
+same seed, cells and ``complex_null="liana"`` the p-values equal liana's. With
+``complex_null="cellphonedb"`` (the default) a complex's null mean is the minimum of
+its subunits' permuted means in each shuffle, as CellPhoneDB computes it; liana
+instead reuses the subunit that was lowest in the observed data.
+
+All group sums (observed and permuted) come from one compiled pass over the stored
+values of the resource genes; the matrix is streamed from disk in row blocks when the
+AnnData is backed or given as a path, and only the resource genes are kept in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..datasets.genes import fraction_ensembl, fraction_mouse_like
+from ..errors import InputDataError
+from ..score.engine import _check_scale, iter_chunks
+from ._kernels import count_null_ge, group_sums, group_sums_only, permuted_labels
+from .axis import claim_ids, on_axis, sender_proxy
+from .resources import load_resource
+
+log = logging.getLogger(__name__)
+
+TABLE_COLUMNS = [
+    "sender",
+    "receiver",
+    "ligand",
+    "receptor",
+    "ligand_complex",
+    "receptor_complex",
+    "ligand_kind",
+    "sender_proxy",
+    "resource",
+    "ligand_means",
+    "ligand_props",
+    "receptor_means",
+    "receptor_props",
+    "lr_means",
+    "pvalue",
+    "qvalue",
+    "claim",
+    "on_axis",
+]
+
+
+@dataclass
+class PreparedData:
+    """Cells and resource genes ready for the test (only the resource genes are kept)."""
+
+    x: sp.csr_matrix  # kept cells x used genes, float32
+    codes: np.ndarray  # group code per kept cell (int32)
+    groups: list[str]
+    sizes: np.ndarray
+    genes: list[str]
+    skipped_groups: dict[str, int] = field(default_factory=dict)
+    n_unlabelled: int = 0
+
+
+def _labels(obs: pd.DataFrame, groupby: str, min_cells: int):
+    if groupby not in obs.columns:
+        raise InputDataError(
+            f"groupby column {groupby!r} is not in .obs (columns: {', '.join(map(str, obs.columns[:20]))}). "
+            "Annotate cell types first (neurosig annotate / neurosig.tl.annotate) or pass groupby=."
+        )
+    labels = obs[groupby].astype("category")
+    counts = labels.value_counts()
+    small = counts[(counts < min_cells) & (counts > 0)]
+    kept = [g for g in labels.cat.categories if counts.get(g, 0) >= min_cells]
+    if len(kept) < 2:
+        raise InputDataError(
+            f"Communication needs at least two groups in {groupby!r} with >= {min_cells} cells; "
+            f"found {counts[counts > 0].to_dict()}. Lower min_cells or group cells more coarsely."
+        )
+    codes = pd.Categorical(labels, categories=kept).codes.astype(np.int32)
+    return codes, kept, {str(k): int(v) for k, v in small.items()}, int(labels.isna().sum())
+
+
+def check_gene_names(var_names: pd.Index, resource_genes: set[str], min_coverage: float) -> list[str]:
+    """Resource genes present in the data; refuse mouse symbols, Ensembl ids and poor overlap."""
+    if fraction_ensembl(var_names) > 0.5:
+        raise InputDataError(
+            "Gene names look like Ensembl ids; the ligand-receptor resources use HGNC symbols. "
+            "Load the data with neurosig.datasets.load (it maps ids to symbols) or set var_names "
+            "to the symbol column."
+        )
+    if fraction_mouse_like(var_names) > 0.5:
+        raise InputDataError(
+            "Gene names look like mouse symbols (e.g. 'Gria2'); the resources are human. Map the "
+            "genes to human orthologs (e.g. with biomart or pertpy) before inferring communication."
+        )
+    present = sorted(resource_genes & set(var_names))
+    coverage = len(present) / max(len(resource_genes), 1)
+    if coverage < min_coverage:
+        missing = sorted(resource_genes - set(var_names))[:10]
+        raise InputDataError(
+            f"Only {len(present)} of {len(resource_genes)} resource genes ({coverage:.1%}) are in the data "
+            f"(missing e.g. {', '.join(missing)}); at least {min_coverage:.0%} are needed. Check the "
+            "organism and the gene id type (HGNC symbols are expected), or pass another resource."
+        )
+    return present
+
+
+def prepare(
+    adata: ad.AnnData,
+    groupby: str,
+    genes: list[str],
+    *,
+    layer: str | None = None,
+    min_cells: int = 5,
+    chunk_size: int = 20000,
+) -> PreparedData:
+    """Group codes and the CSR sub-matrix of ``genes`` for cells in groups of >= ``min_cells``."""
+    codes, groups, small, n_na = _labels(adata.obs, groupby, min_cells)
+    col = pd.Index(adata.var_names).get_indexer(genes)
+    keep = codes >= 0
+    blocks = []
+    for i, (a, b, block) in enumerate(iter_chunks(adata, layer, chunk_size)):
+        if i == 0:
+            _check_scale(block, "log")
+        blocks.append(sp.csr_matrix(block[keep[a:b]][:, col], dtype=np.float32))
+    x = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, len(genes)), dtype=np.float32)
+    if x.nnz and not np.isfinite(x.data).all():
+        raise InputDataError("The expression matrix holds NaN or infinite values; remove or impute them.")
+    x.sort_indices()
+    codes = codes[keep]
+    sizes = np.bincount(codes, minlength=len(groups)).astype(np.float64)
+    if small:
+        log.warning(
+            "Groups of %r with fewer than %d cells were skipped: %s",
+            groupby,
+            min_cells,
+            ", ".join(f"{k} ({v})" for k, v in small.items()),
+        )
+    return PreparedData(x, codes, [str(g) for g in groups], sizes, list(genes), small, n_na)
+
+
+def _entities(resource: pd.DataFrame, gene_pos: dict[str, int]):
+    names = pd.unique(np.concatenate([resource["ligand"].to_numpy(), resource["receptor"].to_numpy()]))
+    units = [[gene_pos[g] for g in e.split("_")] for e in names]
+    width = max(len(u) for u in units)
+    padded = np.array([u + [u[0]] * (width - len(u)) for u in units], dtype=np.int64)
+    index = {e: i for i, e in enumerate(names)}
+    return names, padded, index
+
+
+def cellphonedb(
+    adata: ad.AnnData | str,
+    groupby: str = "cell_type",
+    *,
+    resource: str | pd.DataFrame = "cellphonedb_v5",
+    layer: str | None = None,
+    expr_prop: float = 0.1,
+    min_cells: int = 5,
+    n_perms: int | None = 1000,
+    seed: int = 1337,
+    complex_null: Literal["cellphonedb", "liana"] = "cellphonedb",
+    min_resource_coverage: float = 0.05,
+    keep_all: bool = False,
+    perm_chunk: int = 32,
+    chunk_size: int = 20000,
+) -> pd.DataFrame:
+    """Ligand-receptor means, detection fractions and permutation p-values per group pair.
+
+    Parameters
+    ----------
+    adata
+        AnnData (in memory or backed) or a path to an ``.h5ad`` file, streamed; ``.X`` (or
+        ``layer``) must be log-normalised.
+    groupby
+        ``.obs`` column of cell groups (senders and receivers).
+    resource
+        Resource id (``cellphonedb_v5``, ``liana_consensus``) or a table with ``ligand`` and
+        ``receptor`` columns.
+    expr_prop
+        Minimum fraction of cells of a group in which every subunit must be detected.
+    min_cells
+        Groups with fewer cells are skipped and listed (``.attrs["skipped_groups"]``).
+    n_perms
+        Label shuffles for the p-values; ``None`` or 0 for none.
+    seed
+        Seed of the shuffles (liana's default is 1337).
+    complex_null
+        ``cellphonedb``: a complex's permuted mean is the minimum over its subunits in
+        each shuffle; ``liana``: the subunit lowest in the observed data is reused.
+    min_resource_coverage
+        Fewest resource genes (as a fraction) that must be in the data.
+    keep_all
+        Keep rows that fail ``expr_prop`` (their ``pvalue`` is 1).
+    perm_chunk
+        Shuffles computed together (memory: ``perm_chunk * groups * genes * 16`` bytes).
+    chunk_size
+        Rows per block when streaming the matrix.
+
+    Returns
+    -------
+    A tidy table with columns :data:`TABLE_COLUMNS`, sorted by ``lr_means``. ``qvalue``
+    is Benjamini-Hochberg over the rows returned. ``.attrs`` records the groups, their
+    sizes, skipped groups and the parameters.
+    """
+    if isinstance(adata, str):
+        from ..score._lazy import LazyH5ad
+
+        adata = LazyH5ad(adata)
+    if complex_null not in ("cellphonedb", "liana"):
+        raise InputDataError(f"complex_null must be 'cellphonedb' or 'liana', not {complex_null!r}.")
+    if not 0 <= expr_prop <= 1:
+        raise InputDataError(f"expr_prop is a fraction of cells (0-1), not {expr_prop}.")
+    res = load_resource(resource)
+    res_genes = {g for e in pd.concat([res["ligand"], res["receptor"]]) for g in str(e).split("_")}
+    present = set(check_gene_names(pd.Index(adata.var_names), res_genes, min_resource_coverage))
+    data = prepare(adata, groupby, sorted(present), layer=layer, min_cells=min_cells, chunk_size=chunk_size)
+
+    # observed group means and detection fractions of every resource gene
+    x = data.x
+    n_groups = len(data.groups)
+    sums, nnz = group_sums(x.indptr, x.indices, x.data, data.codes[None, :], n_groups, x.shape[1])
+    means, props = sums[0] / data.sizes[:, None], nnz[0] / data.sizes[:, None]
+    # genes never detected in the kept cells count as absent (as liana drops them)
+    detected = set(np.asarray(data.genes)[nnz[0].sum(axis=0) > 0])
+    usable = res["ligand"].map(lambda e: set(e.split("_")) <= detected) & res["receptor"].map(
+        lambda e: set(e.split("_")) <= detected
+    )
+    res = res[usable].reset_index(drop=True)
+    if res.empty:
+        raise InputDataError(
+            "No interaction of the resource has all its subunits detected in these cells; "
+            "check the gene names and that .X holds expression values."
+        )
+    gene_pos = {g: i for i, g in enumerate(data.genes)}
+    names, padded, index = _entities(res, gene_pos)
+    ent_sub_means = means[:, padded]  # groups x entities x subunits
+    ent_means = ent_sub_means.min(axis=2)
+    ent_min_props = props[:, padded].min(axis=2)
+    chosen = padded[np.arange(len(names))[None, :], ent_sub_means.argmin(axis=2)]  # groups x entities
+    chosen_props = props[np.arange(n_groups)[:, None], chosen]
+
+    lig = res["ligand"].map(index).to_numpy()
+    rec = res["receptor"].map(index).to_numpy()
+    n_int = len(res)
+    src = np.repeat(np.arange(n_groups), n_groups * n_int)
+    tgt = np.tile(np.repeat(np.arange(n_groups), n_int), n_groups)
+    row_int = np.tile(np.arange(n_int), n_groups * n_groups)
+    lig_r, rec_r = lig[row_int], rec[row_int]
+    lig_mean = ent_means[src, lig_r]
+    rec_mean = ent_means[tgt, rec_r]
+    expressed = np.minimum(ent_min_props[src, lig_r], ent_min_props[tgt, rec_r]) >= expr_prop
+    lr_means = np.where((lig_mean == 0) | (rec_mean == 0), 0.0, (lig_mean + rec_mean) / 2.0)
+    rows = np.flatnonzero(expressed) if not keep_all else np.arange(src.size)
+
+    pvalue = np.full(rows.size, np.nan)
+    if n_perms:
+        counts = np.zeros(rows.size, dtype=np.int64)
+        rng = np.random.default_rng(seed)
+        s_r, t_r, l_r, q_r, obs = src[rows], tgt[rows], lig_r[rows], rec_r[rows], lr_means[rows]
+        for start in range(0, n_perms, perm_chunk):
+            n = min(perm_chunk, n_perms - start)
+            labels = permuted_labels(data.codes, rng, n)
+            perm_means = group_sums_only(x.indptr, x.indices, x.data, labels, n_groups, x.shape[1])
+            perm_means /= data.sizes[None, :, None]
+            if complex_null == "cellphonedb":
+                ent_perm = perm_means[:, :, padded].min(axis=3)
+            else:
+                ent_perm = perm_means[:, np.arange(n_groups)[:, None], chosen]
+            count_null_ge(np.ascontiguousarray(ent_perm), s_r, l_r, t_r, q_r, obs, counts)
+        pvalue = counts / n_perms
+        pvalue[obs == 0] = 1.0
+        if keep_all:
+            pvalue[~expressed[rows]] = 1.0
+
+    groups = np.asarray(data.groups, dtype=object)
+    r_res = res.iloc[row_int[rows]].reset_index(drop=True)
+    table = pd.DataFrame(
+        {
+            "sender": groups[src[rows]],
+            "receiver": groups[tgt[rows]],
+            "ligand": np.asarray(data.genes, dtype=object)[chosen[src[rows], lig_r[rows]]],
+            "receptor": np.asarray(data.genes, dtype=object)[chosen[tgt[rows], rec_r[rows]]],
+            "ligand_complex": r_res["ligand_complex"].to_numpy(),
+            "receptor_complex": r_res["receptor_complex"].to_numpy(),
+            "ligand_kind": r_res["ligand_kind"].to_numpy(),
+            "resource": r_res["resource"].to_numpy(),
+            "ligand_means": lig_mean[rows],
+            "ligand_props": chosen_props[src[rows], lig_r[rows]],
+            "receptor_means": rec_mean[rows],
+            "receptor_props": chosen_props[tgt[rows], rec_r[rows]],
+            "lr_means": lr_means[rows],
+            "pvalue": pvalue,
+        }
+    )
+    table["ligand_units"] = r_res["ligand"].to_numpy()
+    table["receptor_units"] = r_res["receptor"].to_numpy()
+    table["qvalue"] = bh_qvalues(table["pvalue"].to_numpy())
+    proxy = {(a, b): sender_proxy(a, b) for a, b in zip(res["ligand"], res["ligand_complex"], strict=True)}
+    table["sender_proxy"] = [
+        proxy[(a, b)] for a, b in zip(table["ligand_units"], table["ligand_complex"], strict=True)
+    ]
+    claims = claim_ids(res)
+    table["claim"] = claims.to_numpy()[row_int[rows]]
+    table["on_axis"] = on_axis(table)
+    table = table[TABLE_COLUMNS + ["ligand_units", "receptor_units"]]
+    table = table.sort_values(
+        ["lr_means", "sender", "receiver"], ascending=[False, True, True], kind="stable"
+    )
+    table = table.reset_index(drop=True)
+    table.attrs.update(
+        {
+            "groupby": groupby,
+            "groups": dict(zip(data.groups, data.sizes.astype(int).tolist(), strict=True)),
+            "skipped_groups": data.skipped_groups,
+            "n_unlabelled_cells": data.n_unlabelled,
+            "n_interactions_tested": n_int,
+            "resource_genes_found": len(present),
+            "resource_genes": len(res_genes),
+            "parameters": {
+                "resource": resource if isinstance(resource, str) else "user table",
+                "layer": layer or "X",
+                "expr_prop": expr_prop,
+                "min_cells": min_cells,
+                "n_perms": int(n_perms or 0),
+                "seed": seed,
+                "complex_null": complex_null,
+                "keep_all": keep_all,
+            },
+        }
+    )
+    return table
+
+
+def bh_qvalues(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg q-values; NaN stays NaN and is not counted."""
+    q = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    if ok.size == 0:
+        return q
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = order.size
+    ranked = p[order] * m / np.arange(1, m + 1)
+    q[order] = np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1])
+    return q

@@ -1,0 +1,120 @@
+"""``neurosig.tl.communicate``: the whole communication step on one AnnData.
+
+Runs :func:`~neurosig.communicate.cellphonedb.cellphonedb` over all cells and, when a
+sample column is given, within each sample; adds the calcium-permeable AMPAR
+fraction of the receiver beside every glutamate -> GRIA row; stores the results in
+``.uns["neurosig"]["communication"]``:
+
+``table``
+    the tidy table over all cells (columns in :data:`TABLE_COLUMNS` plus
+    ``receiver_cp_ampar``)
+``by_sample``
+    the same per sample (with a ``sample`` column), when ``sample_key`` is given
+``cp_ampar``
+    :func:`~neurosig.communicate.ampar.cp_ampar_fractions` per group (and sample)
+``parameters``, ``skipped_groups``, ``skipped_samples``
+    what was run and what was left out, and why
+"""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from .._provenance import to_plain
+from ..errors import InputDataError
+from .ampar import cp_ampar_fractions
+from .by_sample import cellphonedb_by_sample
+from .cellphonedb import cellphonedb
+
+GLUTAMATE_AMPAR = ("Glutamate", ("GRIA1", "GRIA2", "GRIA3", "GRIA4"))
+
+
+def _add_cp_ampar(table: pd.DataFrame, cp: pd.DataFrame, by_sample: bool) -> pd.DataFrame:
+    is_ampar = table["ligand_complex"].str.startswith(GLUTAMATE_AMPAR[0] + "_by") & table[
+        "receptor_units"
+    ].isin(GLUTAMATE_AMPAR[1])
+    keys = ["sample", "group"] if by_sample else ["group"]
+    left = ["sample", "receiver"] if by_sample else ["receiver"]
+    lookup = cp.set_index(keys)["frac_cp_ampar"]
+    idx = pd.MultiIndex.from_frame(table[left]) if by_sample else pd.Index(table["receiver"])
+    values = lookup.reindex(idx).to_numpy()
+    table = table.copy()
+    table["receiver_cp_ampar"] = np.where(is_ampar.to_numpy(), values, np.nan)
+    return table
+
+
+def communicate(
+    adata: ad.AnnData,
+    groupby: str = "cell_type",
+    *,
+    sample_key: str | None = None,
+    resource: str | pd.DataFrame = "cellphonedb_v5",
+    layer: str | None = None,
+    expr_prop: float = 0.1,
+    min_cells: int = 5,
+    n_perms: int | None = 1000,
+    seed: int = 1337,
+    complex_null: str = "cellphonedb",
+    inplace: bool = True,
+) -> pd.DataFrame:
+    """Infer ligand-receptor communication between the groups of ``groupby``.
+
+    Parameters are those of :func:`~neurosig.communicate.cellphonedb.cellphonedb`;
+    ``sample_key`` (e.g. ``"patient"``) adds the per-sample tables that the claims
+    engine correlates with patient phenotypes.
+
+    Returns
+    -------
+    The table over all cells. With ``inplace`` everything is also stored in
+    ``adata.uns["neurosig"]["communication"]``.
+    """
+    kwargs = dict(
+        resource=resource,
+        layer=layer,
+        expr_prop=expr_prop,
+        min_cells=min_cells,
+        n_perms=n_perms,
+        seed=seed,
+        complex_null=complex_null,
+    )
+    table = cellphonedb(adata, groupby, **kwargs)
+    try:
+        cp = cp_ampar_fractions(adata, groupby, layer=layer)
+        table = _add_cp_ampar(table, cp, by_sample=False)
+    except InputDataError as err:
+        cp = pd.DataFrame({"note": [str(err)]})
+        table["receiver_cp_ampar"] = np.nan
+    record: dict = {
+        "table": table,
+        "cp_ampar": cp,
+        "parameters": to_plain({**table.attrs["parameters"], "groupby": groupby, "sample_key": sample_key}),
+        "groups": to_plain(table.attrs["groups"]),
+        "skipped_groups": to_plain(table.attrs["skipped_groups"]),
+    }
+    if sample_key is not None:
+        per = cellphonedb_by_sample(adata, groupby, sample_key, **kwargs)
+        if "group" in cp:
+            cp_s = cp_ampar_fractions(adata, groupby, layer=layer, sample_key=sample_key)
+            per = _add_cp_ampar(per, cp_s, by_sample=True)
+            record["cp_ampar_by_sample"] = cp_s
+        record["by_sample"] = per
+        record["skipped_samples"] = to_plain(per.attrs["skipped_samples"])
+        record["skipped_groups_by_sample"] = to_plain(per.attrs["skipped_groups"])
+    if inplace:
+        store = adata.uns.setdefault("neurosig", {})
+        store["communication"] = {k: _h5ad_safe(v) for k, v in record.items()}
+    return table
+
+
+def _h5ad_safe(value):
+    """DataFrames with plain object/float columns and no attrs (h5ad stores them as-is)."""
+    if isinstance(value, pd.DataFrame):
+        out = value.copy()
+        out.attrs = {}
+        for col in out.columns:
+            if out[col].dtype == object:
+                out[col] = out[col].astype(str)
+        return out
+    return value
