@@ -107,8 +107,13 @@ def datasets_parsers() -> None:
 )
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random step.")
+@click.option(
+    "--n-perms", type=int, default=1000, show_default=True, help="Shuffles of the communication test."
+)
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
-def run_cmd(dataset, input_path, patient_key, label_key, sample_key, value_type, out, seed, no_progress):
+def run_cmd(
+    dataset, input_path, patient_key, label_key, sample_key, value_type, out, seed, n_perms, no_progress
+):
     """Load, harmonise, QC and score one dataset; write cells.h5ad and per-patient tables."""
     from .pipeline import run
 
@@ -122,6 +127,7 @@ def run_cmd(dataset, input_path, patient_key, label_key, sample_key, value_type,
             sample_key=sample_key,
             value_type=value_type,
             seed=seed,
+            n_perms=n_perms,
             progress=not no_progress,
         )
     except ValueError as err:
@@ -263,6 +269,83 @@ def annotate_cmd(input_, out, seed, resolution, reference_key, reference_cat, no
         adata.write_h5ad(tmp)
     counts = adata.obs["cell_type_source"].value_counts().to_dict()
     click.echo(f"wrote {out} (labels from: {', '.join(f'{k} {v}' for k, v in counts.items())})")
+
+
+@main.command("communicate")
+@click.argument("input_")
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
+@click.option(
+    "--groupby", default="cell_type", show_default=True, help="obs column of sender/receiver groups."
+)
+@click.option(
+    "--sample-key",
+    default="patient",
+    show_default=True,
+    help="obs column for per-sample tables ('' for none).",
+)
+@click.option(
+    "--resource",
+    type=click.Choice(["cellphonedb_v5", "liana_consensus"]),
+    default="cellphonedb_v5",
+    show_default=True,
+)
+@click.option("--n-perms", type=int, default=1000, show_default=True)
+@click.option("--seed", type=int, default=1337, show_default=True, help="Seed of the label shuffles.")
+@click.option(
+    "--expr-prop", type=float, default=0.1, show_default=True, help="Min. fraction of expressing cells."
+)
+@click.option(
+    "--min-cells", type=int, default=5, show_default=True, help="Smaller groups are skipped and listed."
+)
+@click.option(
+    "--complex-null",
+    type=click.Choice(["cellphonedb", "liana"]),
+    default="cellphonedb",
+    show_default=True,
+    help="How a complex's permuted mean is taken (see docs/communication.md).",
+)
+def communicate_cmd(
+    input_, out, groupby, sample_key, resource, n_perms, seed, expr_prop, min_cells, complex_null
+):
+    """Ligand-receptor communication; INPUT is a dataset id or a harmonised .h5ad."""
+    import json
+    from pathlib import Path
+
+    from . import __version__
+    from ._atomic import write_text
+    from ._provenance import file_hash, package_versions
+    from .communicate.export import write_communication
+    from .tl import communicate
+
+    adata = _read_input(input_)
+    communicate(
+        adata,
+        groupby,
+        sample_key=sample_key or None,
+        resource=resource,
+        n_perms=n_perms,
+        seed=seed,
+        expr_prop=expr_prop,
+        min_cells=min_cells,
+        complex_null=complex_null,
+    )
+    written = write_communication(adata, out)
+    source = {"input": input_}
+    if Path(input_).is_file():
+        source["sha256"] = file_hash(input_)
+    provenance = {
+        "neurosig_version": __version__,
+        "source": source,
+        "input_files": adata.uns.get("neurosig", {}).get("files", {}),
+        "parameters": adata.uns["neurosig"]["communication"]["parameters"],
+        "versions": package_versions(),
+        "outputs": {name: file_hash(path) for name, path in written.items()},
+    }
+    written["provenance.json"] = write_text(
+        Path(out) / "provenance.json", json.dumps(provenance, indent=1, default=str)
+    )
+    for path in written.values():
+        click.echo(f"wrote {path}")
 
 
 @main.command("simulate")

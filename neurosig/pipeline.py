@@ -2,11 +2,14 @@
 
 Load (manifest id or user h5ad) -> harmonise -> basic QC -> annotate cells without author
 labels (markers, copy number) -> score every library
-signature (``score_genes``, seeded) -> Neftel states of malignant cells, then write
-``OUT/cells.h5ad``, ``OUT/summary.csv`` (cells per patient x cell type),
+signature (``score_genes``, seeded) -> Neftel states of malignant cells -> ligand-receptor
+communication between cell types (CellPhoneDB v5, over all cells and per patient), then
+write ``OUT/cells.h5ad``, ``OUT/summary.csv`` (cells per patient x cell type),
 ``OUT/qc.csv`` (genes per cell by patient and type), ``OUT/scores_by_patient.csv``
-(mean and median of every signature per patient x cell type) and
-``OUT/provenance.json``.
+(mean and median of every signature per patient x cell type), the communication
+tables and figures (``interactions.csv``, ``interactions_by_patient.csv``,
+``cp_ampar*.csv``, ``communication.json``, ``communication_dotplot.png``,
+``axis_diagram.png``) and ``OUT/provenance.json``.
 Later stages (annotate, score, communicate, claims, export) extend this same function.
 Every file is written under a temporary name and renamed when complete.
 """
@@ -42,6 +45,7 @@ def run(
     sample_key: str | None = None,
     value_type: str | None = None,
     seed: int = 0,
+    n_perms: int = 1000,
     progress: bool = True,
 ) -> dict[str, Path]:
     """Run neurosig on one dataset and write its outputs to ``out``.
@@ -57,7 +61,9 @@ def run(
     patient_key, label_key, sample_key, value_type
         How to read the user h5ad (see :func:`neurosig.datasets.load_h5ad`).
     seed
-        Seed of control-gene sampling in scoring.
+        Seed of control-gene sampling in scoring and of the communication shuffles.
+    n_perms
+        Label shuffles of the communication test.
 
     Returns
     -------
@@ -91,9 +97,11 @@ def run(
         "value_type": value_type or "",
     }
     params["seed"] = seed
+    params["n_perms"] = n_perms
     adata.uns["neurosig"]["run_parameters"] = params
     annotate_if_needed(adata, seed=seed)
     score_cells(adata, seed=seed)
+    communicate_cells(adata, seed=seed, n_perms=n_perms)
     written = write_outputs(adata, out)
     provenance = {
         "neurosig_version": __version__,
@@ -147,8 +155,45 @@ def score_cells(adata: ad.AnnData, seed: int = 0) -> None:
         neftel_states(adata, key="neurosig_score_genes")
 
 
+def communicate_cells(adata: ad.AnnData, seed: int = 0, n_perms: int = 1000) -> None:
+    """Communication between cell types, over all cells and per patient.
+
+    CellPhoneDB v5 is read from the data mirror or cache; where it cannot be had (a
+    fresh machine offline), liana's bundled consensus resource (protein ligands only) is
+    used instead, with a warning, and the resource used is recorded. Data where the test
+    cannot run (a single cell type, too few resource genes) is recorded in
+    ``.uns["neurosig"]["communication"]["not_run"]`` with the reason, and warned about.
+    """
+    import warnings
+
+    from .errors import FetchError, InputDataError
+    from .tl import communicate
+
+    try:
+        try:
+            communicate(adata, "cell_type", sample_key="patient", n_perms=n_perms, seed=seed)
+        except FetchError as err:
+            warnings.warn(
+                f"CellPhoneDB v5 is not available ({err}); using liana's consensus resource, which "
+                "has no metabolite ligands (glutamate, noradrenaline, adenosine, PGE2).",
+                UserWarning,
+                stacklevel=2,
+            )
+            communicate(
+                adata,
+                "cell_type",
+                sample_key="patient",
+                n_perms=n_perms,
+                seed=seed,
+                resource="liana_consensus",
+            )
+    except InputDataError as err:
+        warnings.warn(f"communication not inferred: {err}", UserWarning, stacklevel=2)
+        adata.uns["neurosig"]["communication"] = {"not_run": str(err)}
+
+
 def write_outputs(adata: ad.AnnData, out: Path) -> dict[str, Path]:
-    """Write cells.h5ad, summary.csv, qc.csv and scores_by_patient.csv atomically."""
+    """Write cells.h5ad, summary.csv, qc.csv, scores_by_patient.csv and communication atomically."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
     with atomic_path(out / "cells.h5ad") as tmp:
@@ -163,4 +208,7 @@ def write_outputs(adata: ad.AnnData, out: Path) -> dict[str, Path]:
         with atomic_path(out / name) as tmp:
             table.to_csv(tmp, index=False, float_format="%.6g")
         paths[name] = out / name
+    from .communicate.export import write_communication
+
+    paths.update(write_communication(adata, out))
     return paths

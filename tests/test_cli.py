@@ -52,6 +52,11 @@ def test_run_tirosh(tmp_path):
     assert {"MHC_I_machinery", "Neftel2019_OPC"} <= set(by_patient["signature"])
     assert a.obsm["neurosig_score_genes"].shape[0] == 184 and "neftel_state" in a.obs
     assert a.uns["neurosig"]["run_parameters"]["seed"] == 0
+    inter = pd.read_csv(out / "interactions.csv")
+    assert {"sender", "receiver", "lr_means", "pvalue", "qvalue", "claim"} <= set(inter.columns)
+    assert {"malignant", "myeloid", "oligodendrocyte"} == set(inter["sender"])
+    assert set(pd.read_csv(out / "interactions_by_patient.csv")["sample"]) == {"MGH36", "MGH53", "MGH54"}
+    assert (out / "axis_diagram.png").stat().st_size > 1000
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["outputs"]["summary.csv"] and prov["versions"]["scanpy"]
     assert not list(out.glob("*.part")) and not list(out.glob(".*"))
@@ -189,3 +194,27 @@ def test_run_seed_reaches_scoring(tmp_path):
     a = ad.read_h5ad(out / "cells.h5ad")
     assert a.uns["neurosig"]["run_parameters"]["seed"] == 7
     assert a.uns["neurosig"]["scores"]["neurosig_score_genes"]["random_state"] == 7
+
+
+@needs_mirror
+def test_communicate_command(tmp_path):
+    out = tmp_path / "comm"
+    result = CliRunner().invoke(
+        main,
+        ["communicate", "tirosh2016_oligodendroglioma", "--out", str(out), "--n-perms", "100", "--seed", "5"],
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "interactions.csv")
+    assert len(table) > 500 and table["pvalue"].between(0, 1).all()
+    cp = pd.read_csv(out / "cp_ampar.csv")
+    assert set(cp["group"]) == {"malignant", "myeloid", "oligodendrocyte"}
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["parameters"]["seed"] == 5 and prov["parameters"]["n_perms"] == 100
+    assert prov["versions"]["liana"] and prov["outputs"]["interactions.csv"]
+    meta = json.loads((out / "communication.json").read_text())
+    assert meta["resource_files"]["interaction_input.csv"].startswith("3cf0ceac")
+    assert set(meta["skipped_samples"]) == {"MGH93", "MGH97"}
+    bad = CliRunner().invoke(
+        main, ["communicate", "tirosh2016_oligodendroglioma", "--out", str(out), "--groupby", "x"]
+    )
+    assert bad.exit_code != 0 and "'x' is not in .obs" in bad.output

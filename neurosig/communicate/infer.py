@@ -91,6 +91,7 @@ def communicate(
         "cp_ampar": cp,
         "parameters": to_plain({**table.attrs["parameters"], "groupby": groupby, "sample_key": sample_key}),
         "groups": to_plain(table.attrs["groups"]),
+        "resource_files": _resource_hashes(resource),
         "skipped_groups": to_plain(table.attrs["skipped_groups"]),
     }
     if sample_key is not None:
@@ -106,6 +107,16 @@ def communicate(
         store = adata.uns.setdefault("neurosig", {})
         store["communication"] = {k: _h5ad_safe(v) for k, v in record.items()}
     return table
+
+
+def _resource_hashes(resource) -> dict[str, str]:
+    """sha256 of the resource files (verified on read), or a note for a user table."""
+    if not isinstance(resource, str):
+        return {"user_table": "given in memory"}
+    from ..datasets.manifest import get_manifest
+
+    entry = get_manifest().resource(resource)
+    return {f["name"]: f.get("sha256", "") for f in entry["files"]}
 
 
 def _h5ad_safe(value):

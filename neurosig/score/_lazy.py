@@ -14,9 +14,9 @@ import h5py
 import pandas as pd
 
 try:  # anndata >= 0.11
-    from anndata.io import sparse_dataset
+    from anndata.io import read_elem, sparse_dataset
 except ImportError:  # pragma: no cover
-    from anndata.experimental import sparse_dataset
+    from anndata.experimental import read_elem, sparse_dataset
 
 
 def _index(group: h5py.Group) -> pd.Index:
@@ -42,6 +42,13 @@ class LazyH5ad:
         self.n_obs, self.n_vars = len(self.obs_names), len(self.var_names)
         self.uns: dict = {}
         self.obsm: dict = {}
+
+    @property
+    def obs(self) -> pd.DataFrame:
+        """The cell annotations (read from the file on first use; small next to X)."""
+        if not hasattr(self, "_obs"):
+            self._obs = read_elem(self.file["obs"])
+        return self._obs
 
     def close(self) -> None:
         self.file.close()

@@ -2,8 +2,9 @@
 
 from ..annotate.annotate import annotate
 from ..annotate.glioma_states import neftel_states
+from ..communicate.infer import communicate
 from ..score.engine import score
 from ..score.pseudobulk import score_pseudobulk
 from ..score.summary import score_summary
 
-__all__ = ["annotate", "neftel_states", "score", "score_pseudobulk", "score_summary"]
+__all__ = ["annotate", "communicate", "neftel_states", "score", "score_pseudobulk", "score_summary"]

@@ -1,0 +1,53 @@
+"""Write the communication results of one AnnData to a folder (CSV tables and figures)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import anndata as ad
+
+from .._atomic import atomic_path, write_text
+from .._provenance import to_plain
+
+TABLES = {
+    "interactions.csv": "table",
+    "interactions_by_patient.csv": "by_sample",
+    "cp_ampar.csv": "cp_ampar",
+    "cp_ampar_by_patient.csv": "cp_ampar_by_sample",
+}
+
+
+def write_communication(adata: ad.AnnData, out: str | Path, figures: bool = True) -> dict[str, Path]:
+    """Write the tables in ``.uns["neurosig"]["communication"]`` (and two figures) to ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    store = adata.uns.get("neurosig", {}).get("communication")
+    paths: dict[str, Path] = {}
+    if store is None:
+        return paths
+    for name, key in TABLES.items():
+        if key in store:
+            with atomic_path(out / name) as tmp:
+                store[key].to_csv(tmp, index=False, float_format="%.6g")
+            paths[name] = out / name
+    meta = {k: v for k, v in store.items() if not hasattr(v, "to_csv")}
+    paths["communication.json"] = write_text(out / "communication.json", json.dumps(to_plain(meta), indent=1))
+    if figures and "table" in store:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from ..pl import axis_diagram, communication_dotplot
+
+        for name, fn in (
+            ("communication_dotplot.png", communication_dotplot),
+            ("axis_diagram.png", axis_diagram),
+        ):
+            ax = fn(store["table"])
+            with atomic_path(out / name) as tmp:
+                ax.figure.savefig(tmp, dpi=110, format="png")
+            plt.close(ax.figure)
+            paths[name] = out / name
+    return paths

@@ -1,0 +1,218 @@
+"""CellPhoneDB's method: checked against liana's cellphonedb on real data, and by hand."""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from neurosig.communicate.cellphonedb import bh_qvalues, cellphonedb
+from neurosig.communicate.resources import load_resource
+from neurosig.errors import InputDataError
+
+from ..conftest import needs_mirror
+
+KEY = ["source", "target", "ligand_complex", "receptor_complex"]
+
+
+def _liana(adata, n_perms, seed=1337):
+    li = pytest.importorskip("liana")
+    res = load_resource("cellphonedb_v5")[["ligand", "receptor"]].drop_duplicates()
+    b = adata.copy()
+    li.mt.cellphonedb(
+        b,
+        groupby="cell_type",
+        resource=res,
+        expr_prop=0.1,
+        min_cells=5,
+        use_raw=False,
+        n_perms=n_perms,
+        seed=seed,
+        verbose=False,
+        key_added="ref",
+    )
+    return b.uns["ref"]
+
+
+def _merge(ours: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
+    o = ours.rename(columns={"sender": "source", "receiver": "target"})
+    o = o.assign(ligand_complex=o["ligand_units"], receptor_complex=o["receptor_units"])
+    m = ref.merge(o, on=KEY, how="outer", indicator=True, suffixes=("_ref", ""))
+    assert (m["_merge"] == "both").all(), m["_merge"].value_counts()
+    return m
+
+
+@pytest.fixture(scope="module")
+def tirosh():
+    from neurosig.datasets.load import load
+
+    if not __import__("tests.conftest", fromlist=["HAS_MIRROR"]).HAS_MIRROR:
+        pytest.skip("mirror needed")
+    return load("tirosh2016_oligodendroglioma")
+
+
+@pytest.fixture(scope="module")
+def darmanis():
+    from neurosig.datasets.load import load
+
+    if not __import__("tests.conftest", fromlist=["HAS_MIRROR"]).HAS_MIRROR:
+        pytest.skip("mirror needed")
+    a = load("darmanis2015_brain")
+    return a[a.obs["cell_type"] != "other"].copy()
+
+
+@needs_mirror
+@pytest.mark.parametrize("dataset", ["tirosh", "darmanis"])
+def test_means_props_and_pvalues_equal_liana(dataset, request):
+    adata = request.getfixturevalue(dataset)
+    n_perms = 300
+    ref = _liana(adata, n_perms)
+    ours = cellphonedb(adata, "cell_type", n_perms=n_perms, complex_null="liana")
+    m = _merge(ours, ref)
+    assert len(m) == len(ref) > 500
+    np.testing.assert_allclose(m["lr_means_ref"], m["lr_means"], atol=1e-6)
+    np.testing.assert_allclose(m["ligand_means_ref"], m["ligand_means"], atol=1e-6)
+    np.testing.assert_allclose(m["receptor_props_ref"], m["receptor_props"], atol=1e-12)
+    assert (m["ligand_ref"] == m["ligand"]).all() and (m["receptor_ref"] == m["receptor"]).all()
+    # the same shuffles as liana (seed 1337): identical p-values
+    np.testing.assert_allclose(m["cellphone_pvals"], m["pvalue"], atol=1e-12)
+
+
+@needs_mirror
+def test_pvalues_with_other_shuffles_agree_within_monte_carlo_error(darmanis):
+    n_perms = 300
+    ref = _liana(darmanis, n_perms)
+    ours = cellphonedb(darmanis, "cell_type", n_perms=n_perms, seed=7, complex_null="liana")
+    m = _merge(ours, ref)
+    p = (m["cellphone_pvals"] + m["pvalue"]) / 2
+    se = np.sqrt(np.maximum(p * (1 - p), 1 / n_perms) * 2 / n_perms)
+    assert (np.abs(m["cellphone_pvals"] - m["pvalue"]) <= 5 * se).all()
+    assert (m["cellphone_pvals"] != m["pvalue"]).mean() > 0.05  # the shuffles really differ
+
+
+@needs_mirror
+def test_cellphonedb_null_differs_from_liana_only_for_complexes(tirosh):
+    liana_null = cellphonedb(tirosh, n_perms=200, complex_null="liana")
+    cpdb_null = cellphonedb(tirosh, n_perms=200, complex_null="cellphonedb")
+    key = ["sender", "receiver", "ligand_units", "receptor_units"]
+    m = liana_null.merge(cpdb_null, on=key)
+    simple = ~(m["ligand_units"].str.contains("_") | m["receptor_units"].str.contains("_"))
+    np.testing.assert_array_equal(m.loc[simple, "pvalue_x"], m.loc[simple, "pvalue_y"])
+    # the minimum over subunits of permuted means is never above the reused subunit's mean
+    assert (m["pvalue_y"] <= m["pvalue_x"] + 1e-12).all()
+
+
+def _toy() -> ad.AnnData:
+    """Two groups, a ligand A on group s, a complex receptor B_C on group r."""
+    rng = np.random.default_rng(0)
+    n = 40
+    groups = np.array(["s"] * 20 + ["r"] * 20)
+    x = np.zeros((n, 5), dtype=np.float32)
+    x[:20, 0] = 2.0  # A high in s
+    x[20:, 1] = 1.0  # B in r
+    x[20:30, 2] = 3.0  # C in half of r
+    x[:, 3] = rng.random(n)  # D everywhere
+    x[0, 4] = 1.0  # E in a single cell
+    adata = ad.AnnData(
+        sp.csr_matrix(x), obs=pd.DataFrame({"cell_type": groups}, index=[f"c{i}" for i in range(n)])
+    )
+    adata.var_names = ["A", "B", "C", "D", "E"]
+    return adata
+
+
+TOY_RESOURCE = pd.DataFrame({"ligand": ["A", "D", "E"], "receptor": ["B_C", "D", "B"]})
+
+
+def test_complex_takes_its_least_expressed_subunit_and_detection_filter():
+    t = cellphonedb(_toy(), resource=TOY_RESOURCE, n_perms=100, min_resource_coverage=0, expr_prop=0.1)
+    row = t[(t["sender"] == "s") & (t["receiver"] == "r") & (t["ligand_units"] == "A")].iloc[0]
+    # B mean 1.0, C mean 1.5 -> complex mean 1.0 (B), props of the chosen subunit reported
+    assert row["receptor"] == "B" and row["receptor_means"] == pytest.approx(1.0)
+    assert row["ligand_means"] == pytest.approx(2.0) and row["lr_means"] == pytest.approx(1.5)
+    assert row["pvalue"] == 0.0  # no shuffle puts all A-cells in s and all B/C cells in r
+    # E is detected in 1/20 of s (< 10%): its rows are filtered out
+    assert not (t["ligand_units"] == "E").any()
+    # r -> s for A -> B_C: A absent in r, the row fails detection
+    assert not ((t["sender"] == "r") & (t["ligand_units"] == "A")).any()
+    # keep_all keeps them with p = 1
+    every = cellphonedb(_toy(), resource=TOY_RESOURCE, n_perms=20, min_resource_coverage=0, keep_all=True)
+    assert len(every) == 2 * 2 * 3
+    assert (every.loc[every["ligand_units"] == "E", "pvalue"] == 1).all()
+
+
+def test_seed_is_a_parameter_and_reproducible():
+    a = cellphonedb(_toy(), resource=TOY_RESOURCE, n_perms=50, seed=3, min_resource_coverage=0)
+    b = cellphonedb(_toy(), resource=TOY_RESOURCE, n_perms=50, seed=3, min_resource_coverage=0)
+    pd.testing.assert_frame_equal(a, b)
+    assert a.attrs["parameters"]["seed"] == 3
+
+
+def test_streamed_from_a_path_equals_in_memory(tmp_path):
+    adata = _toy()
+    path = tmp_path / "toy.h5ad"
+    adata.write_h5ad(path)
+    mem = cellphonedb(adata, resource=TOY_RESOURCE, n_perms=50, min_resource_coverage=0)
+    disk = cellphonedb(str(path), resource=TOY_RESOURCE, n_perms=50, min_resource_coverage=0, chunk_size=7)
+    pd.testing.assert_frame_equal(mem, disk)
+
+
+def test_bh_qvalues_match_statsmodels():
+    multipletests = pytest.importorskip("statsmodels.stats.multitest").multipletests
+    p = np.array([0.01, 0.04, 0.03, 0.2, np.nan, 0.0])
+    q = bh_qvalues(p)
+    ok = ~np.isnan(p)
+    np.testing.assert_allclose(q[ok], multipletests(p[ok], method="fdr_bh")[1])
+    assert np.isnan(q[4])
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_missing_groupby_column():
+    with pytest.raises(InputDataError, match="'leiden' is not in .obs"):
+        cellphonedb(_toy(), "leiden", resource=TOY_RESOURCE, min_resource_coverage=0)
+
+
+def test_one_group_is_refused():
+    adata = _toy()
+    adata.obs["cell_type"] = "s"
+    with pytest.raises(InputDataError, match="at least two groups"):
+        cellphonedb(adata, resource=TOY_RESOURCE, min_resource_coverage=0)
+
+
+def test_small_groups_are_skipped_and_listed(caplog):
+    adata = _toy()
+    adata.obs["cell_type"] = adata.obs["cell_type"].astype(str)
+    adata.obs.iloc[:3, 0] = "tiny"
+    t = cellphonedb(adata, resource=TOY_RESOURCE, n_perms=10, min_resource_coverage=0)
+    assert t.attrs["skipped_groups"] == {"tiny": 3}
+    assert "tiny" not in set(t["sender"]) | set(t["receiver"])
+    assert "tiny (3)" in caplog.text
+
+
+def test_resource_that_barely_overlaps_names_the_fix():
+    adata = _toy()
+    res = pd.DataFrame({"ligand": [f"L{i}" for i in range(50)] + ["A"], "receptor": ["R"] * 50 + ["B"]})
+    with pytest.raises(InputDataError, match="organism and the gene id type"):
+        cellphonedb(adata, resource=res)
+
+
+def test_mouse_symbols_with_a_human_resource():
+    adata = _toy()
+    adata.var_names = ["Gria1", "Gria2", "Nlgn3", "Bdnf", "Ntrk2"]
+    with pytest.raises(InputDataError, match="mouse symbols"):
+        cellphonedb(adata, resource=TOY_RESOURCE)
+
+
+def test_ensembl_ids_are_refused():
+    adata = _toy()
+    adata.var_names = [f"ENSG0000000000{i}" for i in range(5)]
+    with pytest.raises(InputDataError, match="Ensembl"):
+        cellphonedb(adata, resource=TOY_RESOURCE)
+
+
+def test_counts_are_refused():
+    adata = _toy()
+    adata.X = sp.csr_matrix(np.round(adata.X.toarray() * 100))
+    with pytest.raises(InputDataError, match="raw counts"):
+        cellphonedb(adata, resource=TOY_RESOURCE, min_resource_coverage=0)

@@ -1,0 +1,56 @@
+"""Plots: the communication dot plot and axis diagram draw what the table holds."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from neurosig.errors import InputDataError  # noqa: E402
+from neurosig.pl import axis_diagram, communication_dotplot  # noqa: E402
+
+
+def _table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "sender": ["neuron", "malignant", "neuron"],
+            "receiver": ["malignant", "T_CD8", "neuron"],
+            "ligand": ["BDNF", "CD274", "NLGN3"],
+            "receptor": ["NTRK2", "PDCD1", "NRXN1"],
+            "ligand_complex": ["BDNF", "CD274", "NLGN3"],
+            "receptor_complex": ["NTRK2", "PDCD1", "NRXN1"],
+            "lr_means": [0.8, 0.3, 0.5],
+            "pvalue": [0.001, 0.4, 0.01],
+            "qvalue": [0.003, 0.4, 0.02],
+            "claim": ["C2;C5", "C6", "C1"],
+            "on_axis": [True, True, False],
+        }
+    )
+
+
+def test_dotplot_has_one_dot_per_on_axis_row():
+    ax = communication_dotplot(_table())
+    dots = ax.collections[0]
+    assert len(dots.get_offsets()) == 2
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "[C2;C5] BDNF -> NTRK2" in labels and "[C6] CD274 -> PDCD1" in labels
+    plt.close(ax.figure)
+
+
+def test_axis_diagram_draws_arrows_and_lists_missing_claims():
+    ax = axis_diagram(_table())
+    arrows = [c for c in ax.texts if getattr(c, "arrow_patch", None) is not None]
+    assert len(arrows) == 2  # neuron -> malignant, malignant -> T_CD8 (autocrine rows skipped)
+    assert "not detected: C1, C3, C4" in ax.get_title()
+    plt.close(ax.figure)
+
+
+def test_plot_without_communication_says_what_to_run():
+    import anndata as ad
+
+    with pytest.raises(InputDataError, match="tl.communicate"):
+        communication_dotplot(ad.AnnData(pd.DataFrame([[1.0]])))
