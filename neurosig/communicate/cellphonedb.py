@@ -273,23 +273,36 @@ def cellphonedb(
 
     pvalue = np.full(rows.size, np.nan)
     if n_perms:
-        counts = np.zeros(rows.size, dtype=np.int64)
-        rng = np.random.default_rng(seed)
-        s_r, t_r, l_r, q_r, obs = src[rows], tgt[rows], lig_r[rows], rec_r[rows], lr_means[rows]
-        for start in range(0, n_perms, perm_chunk):
-            n = min(perm_chunk, n_perms - start)
-            labels = permuted_labels(data.codes, rng, n)
-            perm_means = group_sums_only(x.indptr, x.indices, x.data, labels, n_groups, x.shape[1])
-            perm_means /= data.sizes[None, :, None]
-            if complex_null == "cellphonedb":
-                ent_perm = perm_means[:, :, padded].min(axis=3)
-            else:
-                ent_perm = perm_means[:, np.arange(n_groups)[:, None], chosen]
-            count_null_ge(np.ascontiguousarray(ent_perm), s_r, l_r, t_r, q_r, obs, counts)
-        pvalue = counts / n_perms
-        pvalue[obs == 0] = 1.0
-        if keep_all:
-            pvalue[~expressed[rows]] = 1.0
+        pvalue = np.ones(rows.size)
+        # only rows that can reach significance are shuffled, and only their genes are read
+        need = np.flatnonzero(expressed[rows] & (lr_means[rows] > 0))
+        if need.size:
+            r = rows[need]
+            ents, inv = np.unique(np.concatenate([lig_r[r], rec_r[r]]), return_inverse=True)
+            l_r, q_r = inv[: r.size].astype(np.int64), inv[r.size :].astype(np.int64)
+            genes_needed, g_inv = np.unique(
+                np.concatenate([padded[ents].ravel(), chosen[:, ents].ravel()]), return_inverse=True
+            )
+            n_pad = padded[ents].size
+            pad_sub = g_inv[:n_pad].reshape(padded[ents].shape)
+            chosen_sub = g_inv[n_pad:].reshape(chosen[:, ents].shape)
+            xs = x[:, genes_needed].tocsr()
+            xs.sort_indices()
+            counts = np.zeros(r.size, dtype=np.int64)
+            rng = np.random.default_rng(seed)
+            s_r, t_r, obs = src[r], tgt[r], lr_means[r]
+            group_idx = np.arange(n_groups)[:, None]
+            for start in range(0, n_perms, perm_chunk):
+                n = min(perm_chunk, n_perms - start)
+                labels = permuted_labels(data.codes, rng, n)
+                perm_means = group_sums_only(xs.indptr, xs.indices, xs.data, labels, n_groups, xs.shape[1])
+                perm_means /= data.sizes[None, :, None]
+                if complex_null == "cellphonedb":
+                    ent_perm = perm_means[:, :, pad_sub].min(axis=3)
+                else:
+                    ent_perm = perm_means[:, group_idx, chosen_sub]
+                count_null_ge(np.ascontiguousarray(ent_perm), s_r, l_r, t_r, q_r, obs, counts)
+            pvalue[need] = counts / n_perms
 
     groups = np.asarray(data.groups, dtype=object)
     r_res = res.iloc[row_int[rows]].reset_index(drop=True)
