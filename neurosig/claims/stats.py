@@ -150,9 +150,12 @@ def quasibinomial(successes: np.ndarray, totals: np.ndarray, x: np.ndarray):
     endog = np.column_stack([successes, totals - successes])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = sm.GLM(endog, design, family=sm.families.Binomial()).fit(scale="X2")
+        fit = sm.GLM(endog, design, family=sm.families.Binomial()).fit()
     dof = max(int(fit.df_resid), 1)
-    se = float(fit.bse[1])
+    # quasi-binomial as R's glm(family = quasibinomial): binomial SEs times sqrt(Pearson X2 / df).
+    # (statsmodels' scale="X2" divides by the trials again for two-column endog.)
+    phi = float(fit.pearson_chi2) / dof
+    se = float(fit.bse[1]) * np.sqrt(phi)
     beta = float(fit.params[1])
     if not np.isfinite(se) or se == 0:
         return beta, np.nan, np.nan, np.nan
