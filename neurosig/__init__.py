@@ -15,6 +15,6 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
-from . import annotate, communicate, datasets, pl, pp, score, sim, tl  # noqa: E402
+from . import annotate, claims, communicate, datasets, pl, pp, score, sim, tl  # noqa: E402
 
-__all__ = ["__version__", "annotate", "communicate", "datasets", "pl", "pp", "score", "sim", "tl"]
+__all__ = ["__version__", "annotate", "claims", "communicate", "datasets", "pl", "pp", "score", "sim", "tl"]

@@ -348,6 +348,60 @@ def communicate_cmd(
         click.echo(f"wrote {path}")
 
 
+@main.command("test")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
+@click.option(
+    "--claims", "claims_file", default=None, help="A claims YAML (default: signatures/claims.yaml)."
+)
+@click.option("--only", default=None, help="Comma-separated claim ids (default: all).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of scoring and shuffles.")
+@click.option(
+    "--n-perms",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Shuffles when communication must be inferred.",
+)
+def test_cmd(inputs, out, claims_file, only, seed, n_perms):
+    """Test the review's claims on each INPUT (dataset id or .h5ad) and pool them."""
+    import json
+    from pathlib import Path
+
+    from . import __version__
+    from ._atomic import write_text
+    from ._provenance import file_hash, package_versions
+    from .claims import pool_evidence
+    from .claims.export import write_evidence
+    from .tl import communicate, test_claims
+
+    tables, per_patient, sources = [], [], {}
+    for input_ in inputs:
+        adata = _read_input(input_)
+        if "communication" not in adata.uns.get("neurosig", {}):
+            try:
+                communicate(adata, sample_key="patient", n_perms=n_perms, seed=seed)
+            except NeurosigError as err:
+                adata.uns.setdefault("neurosig", {})["communication"] = {"not_run": str(err)}
+        name = str(adata.uns.get("neurosig", {}).get("dataset_id", Path(input_).stem))
+        ev = test_claims(adata, claims_file, dataset=name, only=only.split(",") if only else None, seed=seed)
+        tables.append(ev)
+        per_patient.append(adata.uns["neurosig"]["claims"]["per_patient"])
+        sources[name] = {"input": input_, "sha256": file_hash(input_) if Path(input_).is_file() else ""}
+        click.echo(f"{name}: " + ", ".join(f"{k} {v}" for k, v in ev["verdict"].value_counts().items()))
+    evidence = pool_evidence(tables)
+    written = write_evidence(evidence, __import__("pandas").concat(per_patient, ignore_index=True), out)
+    provenance = {
+        "neurosig_version": __version__,
+        "inputs": sources,
+        "parameters": {"claims": claims_file or "signatures/claims.yaml", "only": only or "", "seed": seed},
+        "versions": package_versions(),
+        "outputs": {k: file_hash(v) for k, v in written.items() if k.endswith(".csv")},
+    }
+    written["provenance.json"] = write_text(Path(out) / "provenance.json", json.dumps(provenance, indent=1))
+    click.echo(f"wrote {len(written)} files to {out} (evidence.csv, forest/*.png)")
+
+
 @main.command("simulate")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output .h5ad.")
 @click.option("--n-patients", type=int, default=8, show_default=True)

@@ -3,13 +3,16 @@
 Load (manifest id or user h5ad) -> harmonise -> basic QC -> annotate cells without author
 labels (markers, copy number) -> score every library
 signature (``score_genes``, seeded) -> Neftel states of malignant cells -> ligand-receptor
-communication between cell types (CellPhoneDB v5, over all cells and per patient), then
+communication between cell types (CellPhoneDB v5, over all cells and per patient) -> the
+review's claims tested with patient-aware statistics, then
 write ``OUT/cells.h5ad``, ``OUT/summary.csv`` (cells per patient x cell type),
 ``OUT/qc.csv`` (genes per cell by patient and type), ``OUT/scores_by_patient.csv``
 (mean and median of every signature per patient x cell type), the communication
 tables and figures (``interactions.csv``, ``interactions_by_patient.csv``,
 ``cp_ampar*.csv``, ``communication.json``, ``communication_dotplot.png``,
-``axis_diagram.png``) and ``OUT/provenance.json``.
+``axis_diagram.png``), the claims' evidence (``evidence.csv`` with one row per claim
+and the pooled row, ``evidence_per_patient.csv``, ``forest/<claim>.png``) and
+``OUT/provenance.json``.
 Later stages (annotate, score, communicate, claims, export) extend this same function.
 Every file is written under a temporary name and renamed when complete.
 """
@@ -102,6 +105,7 @@ def run(
     annotate_if_needed(adata, seed=seed)
     score_cells(adata, seed=seed)
     communicate_cells(adata, seed=seed, n_perms=n_perms)
+    test_cells(adata, seed=seed)
     written = write_outputs(adata, out)
     provenance = {
         "neurosig_version": __version__,
@@ -192,6 +196,13 @@ def communicate_cells(adata: ad.AnnData, seed: int = 0, n_perms: int = 1000) -> 
         adata.uns["neurosig"]["communication"] = {"not_run": str(err)}
 
 
+def test_cells(adata: ad.AnnData, seed: int = 0) -> None:
+    """Test every claim of ``signatures/claims.yaml`` on this dataset (stored in ``.uns``)."""
+    from .tl import test_claims
+
+    test_claims(adata, seed=seed)
+
+
 def write_outputs(adata: ad.AnnData, out: Path) -> dict[str, Path]:
     """Write cells.h5ad, summary.csv, qc.csv, scores_by_patient.csv and communication atomically."""
     out.mkdir(parents=True, exist_ok=True)
@@ -211,4 +222,10 @@ def write_outputs(adata: ad.AnnData, out: Path) -> dict[str, Path]:
     from .communicate.export import write_communication
 
     paths.update(write_communication(adata, out))
+    claims = adata.uns["neurosig"].get("claims")
+    if claims is not None:
+        from .claims import pool_evidence
+        from .claims.export import write_evidence
+
+        paths.update(write_evidence(pool_evidence([claims["evidence"]]), claims["per_patient"], out))
     return paths

@@ -57,6 +57,10 @@ def test_run_tirosh(tmp_path):
     assert {"malignant", "myeloid", "oligodendrocyte"} == set(inter["sender"])
     assert set(pd.read_csv(out / "interactions_by_patient.csv")["sample"]) == {"MGH36", "MGH53", "MGH54"}
     assert (out / "axis_diagram.png").stat().st_size > 1000
+    evidence = pd.read_csv(out / "evidence.csv")
+    assert set(evidence["dataset"]) == {"tirosh2016_oligodendroglioma", "pooled"}
+    assert evidence["claim"].nunique() == len(evidence) // 2 >= 24
+    assert (evidence["verdict"] == "not testable").any() and evidence["reason"].notna().any()
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["outputs"]["summary.csv"] and prov["versions"]["scanpy"]
     assert not list(out.glob("*.part")) and not list(out.glob(".*"))
@@ -218,3 +222,36 @@ def test_communicate_command(tmp_path):
         main, ["communicate", "tirosh2016_oligodendroglioma", "--out", str(out), "--groupby", "x"]
     )
     assert bad.exit_code != 0 and "'x' is not in .obs" in bad.output
+
+
+@needs_mirror
+def test_test_command_pools_two_datasets(tmp_path):
+    out = tmp_path / "ev"
+    result = CliRunner().invoke(
+        main,
+        [
+            "test",
+            "tirosh2016_oligodendroglioma",
+            "tirosh2016_oligodendroglioma_infercnvpy",
+            "--out",
+            str(out),
+            "--n-perms",
+            "100",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    ev = pd.read_csv(out / "evidence.csv")
+    assert set(ev["dataset"]) == {
+        "tirosh2016_oligodendroglioma",
+        "tirosh2016_oligodendroglioma_infercnvpy",
+        "pooled",
+    }
+    a1 = ev[(ev["claim"] == "A1") & (ev["dataset"] == "pooled")].iloc[0]
+    assert "2 datasets" in a1["reason"] and a1["verdict"] in {"supported", "contradicted", "inconclusive"}
+    assert (out / "forest" / "A1.png").is_file()
+    a4 = ev[ev["claim"] == "A4"]
+    assert (a4["verdict"] == "not testable").all() and a4["reason"].str.contains("PI3K").all()
+    bad = CliRunner().invoke(
+        main, ["test", "tirosh2016_oligodendroglioma", "--out", str(out), "--only", "Z9"]
+    )
+    assert bad.exit_code != 0 and "Unknown claim ids" in bad.output

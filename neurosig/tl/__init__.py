@@ -2,9 +2,18 @@
 
 from ..annotate.annotate import annotate
 from ..annotate.glioma_states import neftel_states
+from ..claims.engine import test_claims
 from ..communicate.infer import communicate
 from ..score.engine import score
 from ..score.pseudobulk import score_pseudobulk
 from ..score.summary import score_summary
 
-__all__ = ["annotate", "communicate", "neftel_states", "score", "score_pseudobulk", "score_summary"]
+__all__ = [
+    "annotate",
+    "communicate",
+    "neftel_states",
+    "score",
+    "score_pseudobulk",
+    "score_summary",
+    "test_claims",
+]

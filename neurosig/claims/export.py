@@ -1,0 +1,37 @@
+"""Write the evidence of one or several datasets: evidence.csv, per-patient estimates, forests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .._atomic import atomic_path
+
+
+def write_evidence(evidence: pd.DataFrame, per_patient: pd.DataFrame, out: str | Path) -> dict[str, Path]:
+    """``evidence.csv``, ``evidence_per_patient.csv`` and ``forest/<claim>.png`` per testable claim."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..pl import forest
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for name, table in (("evidence.csv", evidence), ("evidence_per_patient.csv", per_patient)):
+        with atomic_path(out / name) as tmp:
+            table.to_csv(tmp, index=False, float_format="%.6g")
+        paths[name] = out / name
+    testable = evidence.loc[evidence["verdict"] != "not testable", "claim"].unique()
+    for claim in testable:
+        ax = forest(evidence, claim, per_patient=per_patient)
+        name = f"forest/{claim}.png"
+        (out / "forest").mkdir(exist_ok=True)
+        with atomic_path(out / name) as tmp:
+            ax.figure.savefig(tmp, dpi=100, format="png")
+        plt.close(ax.figure)
+        paths[name] = out / name
+    return paths
