@@ -34,6 +34,6 @@ def test_snakefile_dry_run(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     planned = result.stdout
-    assert "run_dataset" in planned and "pool_summaries" in planned
+    assert "run_dataset" in planned and "pool_summaries" in planned and "pool_evidence" in planned
     for dataset in ("tirosh2016_oligodendroglioma", "neftel2019_mgh136", "darmanis2015_brain"):
         assert f"{tmp_path}/{dataset}/cells.h5ad" in planned
