@@ -107,20 +107,13 @@ def agreement(ref_path: Path, ours_path: Path) -> dict:
     }
 
 
-TWELVE_TYPES = {
-    "malignant": 0.55,
-    "neuron": 0.03,
-    "astrocyte": 0.04,
-    "oligodendrocyte": 0.08,
-    "OPC": 0.03,
-    "T_CD8": 0.03,
-    "T_CD4": 0.02,
-    "Treg": 0.02,
-    "NK": 0.01,
-    "macrophage": 0.10,
-    "microglia": 0.07,
-    "MDSC": 0.02,
-}
+def twelve_types() -> dict[str, float]:
+    """The simulator's default composition without endothelial cells (their 1% go to Tregs)."""
+    from neurosig.sim._params import DEFAULT_COMPOSITION
+
+    comp = dict(DEFAULT_COMPOSITION)
+    comp["Treg"] += comp.pop("endothelial")
+    return comp
 
 
 def main() -> None:
@@ -144,7 +137,7 @@ def main() -> None:
                 n_cells=cells,
                 n_genes=args.genes,
                 technology="tenx",
-                composition=TWELVE_TYPES,
+                composition=twelve_types(),
                 seed=2,
             )
             simulate(params, data, progress=False)

@@ -61,3 +61,35 @@ def to_plain(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
     return obj
+
+
+def h5ad_safe(value: Any) -> Any:
+    """A DataFrame as h5ad stores it: no ``attrs``, object columns as strings; others unchanged."""
+    import pandas as pd
+
+    if not isinstance(value, pd.DataFrame):
+        return value
+    out = value.copy()
+    out.attrs = {}
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].astype(str)
+    return out
+
+
+def write_provenance(out: str | Path, outputs: dict[str, Path], **fields: Any) -> Path:
+    """Write ``out/provenance.json``: neurosig and dependency versions, time, ``fields``, output hashes."""
+    import datetime as _dt
+    import json
+
+    from . import __version__
+    from ._atomic import write_text
+
+    record = {
+        "neurosig_version": __version__,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        **fields,
+        "versions": package_versions(),
+        "outputs": {name: file_hash(path) for name, path in outputs.items()},
+    }
+    return write_text(Path(out) / "provenance.json", json.dumps(to_plain(record), indent=1, default=str))

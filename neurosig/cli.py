@@ -308,12 +308,9 @@ def communicate_cmd(
     input_, out, groupby, sample_key, resource, n_perms, seed, expr_prop, min_cells, complex_null
 ):
     """Ligand-receptor communication; INPUT is a dataset id or a harmonised .h5ad."""
-    import json
     from pathlib import Path
 
-    from . import __version__
-    from ._atomic import write_text
-    from ._provenance import file_hash, package_versions
+    from ._provenance import file_hash, write_provenance
     from .communicate.export import write_communication
     from .tl import communicate
 
@@ -333,16 +330,12 @@ def communicate_cmd(
     source = {"input": input_}
     if Path(input_).is_file():
         source["sha256"] = file_hash(input_)
-    provenance = {
-        "neurosig_version": __version__,
-        "source": source,
-        "input_files": adata.uns.get("neurosig", {}).get("files", {}),
-        "parameters": adata.uns["neurosig"]["communication"]["parameters"],
-        "versions": package_versions(),
-        "outputs": {name: file_hash(path) for name, path in written.items()},
-    }
-    written["provenance.json"] = write_text(
-        Path(out) / "provenance.json", json.dumps(provenance, indent=1, default=str)
+    written["provenance.json"] = write_provenance(
+        out,
+        written,
+        source=source,
+        input_files=adata.uns.get("neurosig", {}).get("files", {}),
+        parameters=adata.uns["neurosig"]["communication"]["parameters"],
     )
     for path in written.values():
         click.echo(f"wrote {path}")
@@ -365,24 +358,21 @@ def communicate_cmd(
 )
 def test_cmd(inputs, out, claims_file, only, seed, n_perms):
     """Test the review's claims on each INPUT (dataset id or .h5ad) and pool them."""
-    import json
     from pathlib import Path
 
-    from . import __version__
-    from ._atomic import write_text
-    from ._provenance import file_hash, package_versions
+    import pandas as pd
+
+    from ._provenance import file_hash, write_provenance
     from .claims import pool_evidence
     from .claims.export import write_evidence
-    from .tl import communicate, test_claims
+    from .pipeline import communicate_cells
+    from .tl import test_claims
 
     tables, per_patient, sources = [], [], {}
     for input_ in inputs:
         adata = _read_input(input_)
-        if "communication" not in adata.uns.get("neurosig", {}):
-            try:
-                communicate(adata, sample_key="patient", n_perms=n_perms, seed=seed)
-            except NeurosigError as err:
-                adata.uns.setdefault("neurosig", {})["communication"] = {"not_run": str(err)}
+        if "communication" not in adata.uns.setdefault("neurosig", {}):
+            communicate_cells(adata, seed=seed, n_perms=n_perms)
         name = str(adata.uns.get("neurosig", {}).get("dataset_id", Path(input_).stem))
         ev = test_claims(adata, claims_file, dataset=name, only=only.split(",") if only else None, seed=seed)
         tables.append(ev)
@@ -390,15 +380,13 @@ def test_cmd(inputs, out, claims_file, only, seed, n_perms):
         sources[name] = {"input": input_, "sha256": file_hash(input_) if Path(input_).is_file() else ""}
         click.echo(f"{name}: " + ", ".join(f"{k} {v}" for k, v in ev["verdict"].value_counts().items()))
     evidence = pool_evidence(tables)
-    written = write_evidence(evidence, __import__("pandas").concat(per_patient, ignore_index=True), out)
-    provenance = {
-        "neurosig_version": __version__,
-        "inputs": sources,
-        "parameters": {"claims": claims_file or "signatures/claims.yaml", "only": only or "", "seed": seed},
-        "versions": package_versions(),
-        "outputs": {k: file_hash(v) for k, v in written.items() if k.endswith(".csv")},
-    }
-    written["provenance.json"] = write_text(Path(out) / "provenance.json", json.dumps(provenance, indent=1))
+    written = write_evidence(evidence, pd.concat(per_patient, ignore_index=True), out)
+    written["provenance.json"] = write_provenance(
+        out,
+        written,
+        inputs=sources,
+        parameters={"claims": claims_file or "signatures/claims.yaml", "only": only or "", "seed": seed},
+    )
     click.echo(f"wrote {len(written)} files to {out} (evidence.csv, forest/*.png)")
 
 

@@ -19,8 +19,6 @@ Every file is written under a temporary name and renamed when complete.
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 import logging
 import time
 from pathlib import Path
@@ -29,9 +27,8 @@ from typing import Any
 import anndata as ad
 import pandas as pd
 
-from . import __version__
-from ._atomic import atomic_path, write_text
-from ._provenance import file_hash, package_versions
+from ._atomic import atomic_path
+from ._provenance import file_hash, write_provenance
 from .datasets import default_dataset, load, load_h5ad
 from .pp import qc_table, summary_table
 
@@ -107,17 +104,14 @@ def run(
     communicate_cells(adata, seed=seed, n_perms=n_perms)
     test_cells(adata, seed=seed)
     written = write_outputs(adata, out)
-    provenance = {
-        "neurosig_version": __version__,
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "source": source,
-        "parameters": params,
-        "input_files": adata.uns["neurosig"].get("files", {}),
-        "versions": package_versions(),
-        "outputs": {name: file_hash(path) for name, path in written.items()},
-        "seconds": round(time.perf_counter() - start, 2),
-    }
-    written["provenance.json"] = write_text(out / "provenance.json", json.dumps(provenance, indent=1))
+    written["provenance.json"] = write_provenance(
+        out,
+        written,
+        source=source,
+        parameters=params,
+        input_files=adata.uns["neurosig"].get("files", {}),
+        seconds=round(time.perf_counter() - start, 2),
+    )
     return written
 
 

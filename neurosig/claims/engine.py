@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from .._provenance import h5ad_safe
 from ..communicate.axis import load_axis
 from ..communicate.cellphonedb import bh_qvalues
 from ..errors import InputDataError
@@ -479,10 +480,8 @@ def test_claims(
     table.attrs["per_patient"] = pp.to_dict("records")  # records, so that tables concatenate
     if inplace:
         store = adata.uns.setdefault("neurosig", {})
-        ev = table.copy()
-        ev.attrs = {}
         store["claims"] = {
-            "evidence": ev.astype({c: str for c in ev.columns if ev[c].dtype == object}),
+            "evidence": h5ad_safe(table),
             "per_patient": pp,
             "settings": {k: str(v) for k, v in conf.items()},
         }

@@ -8,32 +8,12 @@ import numpy as np
 
 @nb.njit(parallel=True, cache=True)
 def group_sums(indptr, indices, data, labels, n_groups, n_genes):  # pragma: no cover - compiled
-    """Per-group column sums and non-zero counts of a CSR matrix, for several labelings.
+    """Per-group column sums of a CSR matrix for several labelings of its rows.
 
-    ``labels`` is (n_labelings, n_cells) of group codes (-1: cell left out). Returns two
-    float64 arrays of shape (n_labelings, n_groups, n_genes). Each stored value is
-    visited once per labeling; labelings run in parallel.
+    ``labels`` is (n_labelings, n_cells) of group codes (-1: cell left out). Returns a
+    float64 array of shape (n_labelings, n_groups, n_genes). Each stored value is visited
+    once per labeling; labelings run in parallel.
     """
-    n_lab, n_cells = labels.shape
-    sums = np.zeros((n_lab, n_groups, n_genes))
-    nnz = np.zeros((n_lab, n_groups, n_genes))
-    for p in nb.prange(n_lab):
-        for i in range(n_cells):
-            g = labels[p, i]
-            if g < 0:
-                continue
-            for q in range(indptr[i], indptr[i + 1]):
-                v = data[q]
-                if v != 0:
-                    j = indices[q]
-                    sums[p, g, j] += v
-                    nnz[p, g, j] += 1.0
-    return sums, nnz
-
-
-@nb.njit(parallel=True, cache=True)
-def group_sums_only(indptr, indices, data, labels, n_groups, n_genes):  # pragma: no cover - compiled
-    """As :func:`group_sums` without the non-zero counts (the permutation null needs none)."""
     n_lab, n_cells = labels.shape
     sums = np.zeros((n_lab, n_groups, n_genes))
     for p in nb.prange(n_lab):

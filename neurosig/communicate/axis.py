@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -11,9 +12,16 @@ import yaml
 
 from .._resources import signatures_dir
 from ..errors import InputDataError
-from .resources import metabolite_name
 
 AXIS_FILE = "communication_axis.yaml"
+
+_METABOLITE = re.compile(r"^(?P<name>[^_]+)_by")
+
+
+def metabolite_name(complex_name: str) -> str | None:
+    """``Glutamate`` for ``Glutamate_byGLS_and_SLC17A7``; None for a protein partner."""
+    m = _METABOLITE.match(complex_name)
+    return m.group("name") if m else None
 
 
 @cache

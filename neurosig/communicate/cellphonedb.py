@@ -20,9 +20,10 @@ same seed, cells and ``complex_null="liana"`` the p-values equal liana's. With
 its subunits' permuted means in each shuffle, as CellPhoneDB computes it; liana
 instead reuses the subunit that was lowest in the observed data.
 
-All group sums (observed and permuted) come from one compiled pass over the stored
-values of the resource genes; the matrix is streamed from disk in row blocks when the
-AnnData is backed or given as a path, and only the resource genes are kept in memory.
+Observed group means are one sparse product; each chunk of shuffles is one compiled
+pass over the stored values of the genes of the rows that can be significant. The
+matrix is streamed from disk in row blocks when the AnnData is backed or given as a
+path, and only the resource genes are kept in memory.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ import scipy.sparse as sp
 from ..datasets.genes import fraction_ensembl, fraction_mouse_like
 from ..errors import InputDataError
 from ..score.engine import _check_scale, iter_chunks
-from ._kernels import count_null_ge, group_sums, group_sums_only, permuted_labels
-from .axis import claim_ids, on_axis, sender_proxy
+from ._kernels import count_null_ge, group_sums, permuted_labels
+from .axis import on_axis
 from .resources import load_resource
 
 log = logging.getLogger(__name__)
@@ -237,10 +238,14 @@ def cellphonedb(
     # observed group means and detection fractions of every resource gene
     x = data.x
     n_groups = len(data.groups)
-    sums, nnz = group_sums(x.indptr, x.indices, x.data, data.codes[None, :], n_groups, x.shape[1])
-    means, props = sums[0] / data.sizes[:, None], nnz[0] / data.sizes[:, None]
+    member = sp.csr_matrix(
+        (np.ones(data.codes.size), (data.codes, np.arange(data.codes.size))), shape=(n_groups, x.shape[0])
+    )
+    sums = np.asarray((member @ x).todense())
+    nnz = np.asarray((member @ (x != 0).astype(np.float64)).todense())
+    means, props = sums / data.sizes[:, None], nnz / data.sizes[:, None]
     # genes never detected in the kept cells count as absent (as liana drops them)
-    detected = set(np.asarray(data.genes)[nnz[0].sum(axis=0) > 0])
+    detected = set(np.asarray(data.genes)[nnz.sum(axis=0) > 0])
     usable = res["ligand"].map(lambda e: set(e.split("_")) <= detected) & res["receptor"].map(
         lambda e: set(e.split("_")) <= detected
     )
@@ -300,7 +305,7 @@ def cellphonedb(
                 n = min(perm_chunk, n_perms - start)
                 labels = permuted_labels(data.codes, rng, n)
                 labels[labels == big] = -1
-                perm_means = group_sums_only(xs.indptr, xs.indices, xs.data, labels, n_groups, xs.shape[1])
+                perm_means = group_sums(xs.indptr, xs.indices, xs.data, labels, n_groups, xs.shape[1])
                 perm_means[:, big, :] = totals[None, :] - perm_means.sum(axis=1)
                 perm_means /= data.sizes[None, :, None]
                 if complex_null == "cellphonedb":
@@ -333,12 +338,8 @@ def cellphonedb(
     table["ligand_units"] = r_res["ligand"].to_numpy()
     table["receptor_units"] = r_res["receptor"].to_numpy()
     table["qvalue"] = bh_qvalues(table["pvalue"].to_numpy())
-    proxy = {(a, b): sender_proxy(a, b) for a, b in zip(res["ligand"], res["ligand_complex"], strict=True)}
-    table["sender_proxy"] = [
-        proxy[(a, b)] for a, b in zip(table["ligand_units"], table["ligand_complex"], strict=True)
-    ]
-    claims = claim_ids(res)
-    table["claim"] = claims.to_numpy()[row_int[rows]]
+    table["sender_proxy"] = r_res["sender_proxy"].to_numpy()
+    table["claim"] = r_res["claim"].to_numpy()
     table["on_axis"] = on_axis(table)
     table = table[TABLE_COLUMNS + ["ligand_units", "receptor_units"]]
     table = table.sort_values(

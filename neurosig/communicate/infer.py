@@ -22,7 +22,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from .._provenance import to_plain
+from .._provenance import h5ad_safe, to_plain
 from ..errors import InputDataError
 from .ampar import cp_ampar_fractions
 from .by_sample import cellphonedb_by_sample
@@ -50,18 +50,15 @@ def communicate(
     groupby: str = "cell_type",
     *,
     sample_key: str | None = None,
-    resource: str | pd.DataFrame = "cellphonedb_v5",
     layer: str | None = None,
-    expr_prop: float = 0.1,
-    min_cells: int = 5,
-    n_perms: int | None = 1000,
-    seed: int = 1337,
-    complex_null: str = "cellphonedb",
     inplace: bool = True,
+    **kwargs,
 ) -> pd.DataFrame:
     """Infer ligand-receptor communication between the groups of ``groupby``.
 
-    Parameters are those of :func:`~neurosig.communicate.cellphonedb.cellphonedb`;
+    ``layer`` and every other keyword (``resource``, ``expr_prop``, ``min_cells``,
+    ``n_perms``, ``seed``, ``complex_null``...) are those of
+    :func:`~neurosig.communicate.cellphonedb.cellphonedb`, with its defaults;
     ``sample_key`` (e.g. ``"patient"``) adds the per-sample tables that the claims
     engine correlates with patient phenotypes.
 
@@ -70,15 +67,7 @@ def communicate(
     The table over all cells. With ``inplace`` everything is also stored in
     ``adata.uns["neurosig"]["communication"]``.
     """
-    kwargs = dict(
-        resource=resource,
-        layer=layer,
-        expr_prop=expr_prop,
-        min_cells=min_cells,
-        n_perms=n_perms,
-        seed=seed,
-        complex_null=complex_null,
-    )
+    kwargs["layer"] = layer
     table = cellphonedb(adata, groupby, **kwargs)
     try:
         cp = cp_ampar_fractions(adata, groupby, layer=layer)
@@ -91,7 +80,7 @@ def communicate(
         "cp_ampar": cp,
         "parameters": to_plain({**table.attrs["parameters"], "groupby": groupby, "sample_key": sample_key}),
         "groups": to_plain(table.attrs["groups"]),
-        "resource_files": _resource_hashes(resource),
+        "resource_files": _resource_hashes(table.attrs["parameters"]["resource"]),
         "skipped_groups": to_plain(table.attrs["skipped_groups"]),
     }
     if sample_key is not None:
@@ -105,27 +94,15 @@ def communicate(
         record["skipped_groups_by_sample"] = to_plain(per.attrs["skipped_groups"])
     if inplace:
         store = adata.uns.setdefault("neurosig", {})
-        store["communication"] = {k: _h5ad_safe(v) for k, v in record.items()}
+        store["communication"] = {k: h5ad_safe(v) for k, v in record.items()}
     return table
 
 
-def _resource_hashes(resource) -> dict[str, str]:
+def _resource_hashes(resource: str) -> dict[str, str]:
     """sha256 of the resource files (verified on read), or a note for a user table."""
-    if not isinstance(resource, str):
+    if resource == "user table":
         return {"user_table": "given in memory"}
     from ..datasets.manifest import get_manifest
 
     entry = get_manifest().resource(resource)
     return {f["name"]: f.get("sha256", "") for f in entry["files"]}
-
-
-def _h5ad_safe(value):
-    """DataFrames with plain object/float columns and no attrs (h5ad stores them as-is)."""
-    if isinstance(value, pd.DataFrame):
-        out = value.copy()
-        out.attrs = {}
-        for col in out.columns:
-            if out[col].dtype == object:
-                out[col] = out[col].astype(str)
-        return out
-    return value

@@ -15,6 +15,10 @@ Every resource becomes one table with a row per interaction:
     CellPhoneDB's own annotations (empty for liana's consensus).
 ``resource``
     The resource id.
+``claim``, ``sender_proxy``
+    The review's axis claims the pair belongs to (``C2;C5``) and, for a metabolite
+    ligand, whether its transporter is vesicular or plasma-membrane
+    (``signatures/communication_axis.yaml``); computed once per resource.
 
 The files come from ``data_manifest.yaml`` (``resources:``) and are verified by
 sha256 on every read, through the same fetcher as the datasets.
@@ -22,7 +26,6 @@ sha256 on every read, through the same fetcher as the datasets.
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
 import pandas as pd
@@ -30,6 +33,7 @@ import pandas as pd
 from ..datasets.fetch import fetch_file
 from ..datasets.manifest import get_manifest
 from ..errors import InputDataError
+from .axis import claim_ids, metabolite_name, sender_proxy
 
 RESOURCE_COLUMNS = [
     "ligand",
@@ -40,20 +44,14 @@ RESOURCE_COLUMNS = [
     "classification",
     "directionality",
     "resource",
+    "claim",
+    "sender_proxy",
 ]
-
-_METABOLITE = re.compile(r"^(?P<name>[^_]+)_by")
 
 
 def list_resources() -> list[str]:
     """Ids of the resources in the bundled manifest."""
     return list(get_manifest().resources)
-
-
-def metabolite_name(complex_name: str) -> str | None:
-    """``Glutamate`` for ``Glutamate_byGLS_and_SLC17A7``; None for a protein partner."""
-    m = _METABOLITE.match(complex_name)
-    return m.group("name") if m else None
 
 
 def _read_cellphonedb_v5(entry: dict) -> pd.DataFrame:
@@ -124,15 +122,30 @@ def _read_liana_bundled(entry: dict) -> pd.DataFrame:
 _READERS = {"cellphonedb_v5": _read_cellphonedb_v5, "liana_bundled": _read_liana_bundled}
 
 
+def _finish(table: pd.DataFrame, resource_id: str) -> pd.DataFrame:
+    """Add the derived columns (kind, resource, axis claim, sender proxy); one row per pair."""
+    table = table.drop_duplicates(["ligand_complex", "receptor_complex"]).reset_index(drop=True)
+    table["ligand_complex"] = table["ligand_complex"].astype(str)
+    if "ligand_kind" not in table:
+        table["ligand_kind"] = [
+            "metabolite" if metabolite_name(c) else "protein" for c in table["ligand_complex"]
+        ]
+    for col in ("classification", "directionality"):
+        if col not in table:
+            table[col] = ""
+    if "resource" not in table:
+        table["resource"] = resource_id
+    table["claim"] = claim_ids(table).to_numpy()
+    table["sender_proxy"] = [
+        sender_proxy(lig, cplx) for lig, cplx in zip(table["ligand"], table["ligand_complex"], strict=True)
+    ]
+    return table[RESOURCE_COLUMNS]
+
+
 @cache
 def _load_cached(resource_id: str) -> pd.DataFrame:
     entry = get_manifest().resource(resource_id)
-    table = _READERS[entry["kind"]](entry)
-    table["ligand_kind"] = [
-        "metabolite" if metabolite_name(c) else "protein" for c in table["ligand_complex"]
-    ]
-    table["resource"] = resource_id
-    return table[RESOURCE_COLUMNS].drop_duplicates(["ligand_complex", "receptor_complex"])
+    return _finish(_READERS[entry["kind"]](entry), resource_id)
 
 
 def load_resource(resource: str | pd.DataFrame = "cellphonedb_v5") -> pd.DataFrame:
@@ -155,12 +168,5 @@ def load_resource(resource: str | pd.DataFrame = "cellphonedb_v5") -> pd.DataFra
         table = resource.copy()
         table["ligand_complex"] = table.get("ligand_complex", table["ligand"])
         table["receptor_complex"] = table.get("receptor_complex", table["receptor"])
-        if "ligand_kind" not in table:
-            table["ligand_kind"] = [
-                "metabolite" if metabolite_name(str(c)) else "protein" for c in table["ligand_complex"]
-            ]
-        for col in ("classification", "directionality"):
-            table[col] = table.get(col, "")
-        table["resource"] = table.get("resource", "user")
-        return table[RESOURCE_COLUMNS].drop_duplicates(["ligand_complex", "receptor_complex"])
+        return _finish(table, "user")
     return _load_cached(resource).copy()

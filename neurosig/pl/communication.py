@@ -46,11 +46,13 @@ def communication_dotplot(
     axis_only: bool = True,
     alpha: float = 0.05,
     top: int = 40,
+    p_floor: float = 1e-3,
     ax=None,
 ):
     """Dots per interaction (rows) and sender -> receiver (columns).
 
-    Colour is ``lr_means``; size is ``-log10(p)`` (p floored at 1/n_perms); a black
+    Colour is ``lr_means``; size is ``-log10(p)`` (p floored at ``p_floor``, 1 / the
+    default 1,000 shuffles); a black
     edge marks ``qvalue < alpha``. ``axis_only`` keeps rows on the review's axis; else
     the ``top`` rows by ``lr_means`` among significant ones.
 

@@ -102,6 +102,8 @@ def test_cellphonedb_null_differs_from_liana_only_for_complexes(tirosh):
     np.testing.assert_array_equal(m.loc[simple, "pvalue_x"], m.loc[simple, "pvalue_y"])
     # the minimum over subunits of permuted means is never above the reused subunit's mean
     assert (m["pvalue_y"] <= m["pvalue_x"] + 1e-12).all()
+    # and the option is not ignored: some complex rows get a strictly smaller p
+    assert (m.loc[~simple, "pvalue_y"] < m.loc[~simple, "pvalue_x"]).any()
 
 
 def _toy() -> ad.AnnData:
