@@ -50,7 +50,7 @@ def datasets_list(fmt: str) -> None:
         click.echo(json.dumps(json.loads(table.to_json(orient="records")), indent=1))
     else:
         cols = ["id", "technology", "value_type", "n_cells", "verification", "available_offline"]
-        click.echo(table[cols].fillna("").to_string(index=False))
+        click.echo(table[cols].astype(object).where(table[cols].notna(), "").to_string(index=False))
 
 
 @datasets.command("info")

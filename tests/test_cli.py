@@ -22,6 +22,14 @@ def test_datasets_list_json():
     assert states == {"verified_here", "checksum_published", "unverified"}
 
 
+def test_datasets_list_table_shows_missing_counts_blank():
+    # a dataset without a published cell count (an Int64 NA) must not break the table
+    result = CliRunner().invoke(main, ["datasets", "list"])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.split()[0] == "pombo_antunes2021_myeloid")
+    assert "<NA>" not in line and "nan" not in line
+
+
 def test_unknown_dataset_is_one_clear_line():
     result = CliRunner().invoke(main, ["datasets", "info", "neftel2019_mgh13"])
     assert result.exit_code == 2
