@@ -20,7 +20,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from .._provenance import h5ad_safe
-from ..communicate.axis import load_axis
+from ..communicate.axis import load_axis, on_axis_of
+from ..communicate.by_sample import axis_strengths
 from ..communicate.cellphonedb import bh_qvalues
 from ..errors import InputDataError
 from ..score import library
@@ -179,24 +180,13 @@ def _patient_values(ctx: _Context, name: str, genes, var: dict) -> tuple[pd.Seri
             raise NotTestable(
                 "no per-patient communication table; run tl.communicate(adata, sample_key='patient')"
             )
-        cid = var["interaction"]
-        rows = per[_on_axis_of(per, cid)]
-        tested = sorted(per["sample"].astype(str).unique())
-        value = rows.groupby(rows["sample"].astype(str))["lr_means"].max().reindex(tested).fillna(0.0)
-        return value.astype(float), None
+        return axis_strengths(per, [var["interaction"]])[var["interaction"]], None
     values = _cell_values(ctx, name, genes, var)
     pop = _mask(a, var["population"])
     if not pop.any():
         raise NotTestable(f"no {'/'.join(var['population'])} cells")
     frame = pd.DataFrame({"v": values[pop], "p": patients.to_numpy()[pop]})
     return frame.groupby("p")["v"].mean(), None
-
-
-def _on_axis_of(table: pd.DataFrame, axis_id: str) -> np.ndarray:
-    """Boolean mask (a NumPy array, safe on empty tables) of on-axis rows of one axis claim."""
-    on = table["on_axis"].astype(str).isin(["True", "true", "1"]).to_numpy(dtype=bool)
-    ids = np.array([axis_id in str(v).split(";") for v in table["claim"]], dtype=bool)
-    return on & ids if len(table) else np.zeros(0, dtype=bool)
 
 
 def _row(claim_id: str, c: dict, dataset: str, **kw) -> dict:
@@ -356,7 +346,7 @@ def _test_communication(ctx: _Context, cid: str, c: dict) -> dict:
             f"no {side} ({'/'.join(wanted)}) with >= {comm.get('parameters', {}).get('min_cells', 5)} cells"
         )
     t = comm["table"]
-    rows = t[_on_axis_of(t, c["axis"])]
+    rows = t[on_axis_of(t, c["axis"])]
     patients = ctx.adata.obs["patient"].nunique()
     if rows.empty:
         return {

@@ -97,3 +97,12 @@ def sender_proxy(ligand: str, ligand_complex: str) -> str:
     if units & set(proxies["plasma_membrane"]):
         return "plasma_membrane"
     return "enzyme_only"
+
+
+def on_axis_of(table: pd.DataFrame, axis_id: str) -> np.ndarray:
+    """Boolean mask (a NumPy array, safe on empty tables) of a table's on-axis rows of one axis claim."""
+    if not len(table):
+        return np.zeros(0, dtype=bool)
+    on = table["on_axis"].astype(str).isin(["True", "true", "1"]).to_numpy(dtype=bool)
+    ids = np.array([axis_id in str(v).split(";") for v in table["claim"]], dtype=bool)
+    return on & ids

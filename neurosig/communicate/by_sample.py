@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputDataError
+from .axis import on_axis_of
 from .cellphonedb import cellphonedb
 
 log = logging.getLogger(__name__)
@@ -86,4 +87,25 @@ def interaction_matrix(
     if fill is not None:
         wide = wide.reindex(computed).fillna(fill)
     index = pd.Index(samples if samples is not None else computed, name="sample")
+    return wide.reindex(index).astype(np.float64)
+
+
+def axis_strengths(
+    table: pd.DataFrame, axis_ids: list[str], samples: list[str] | None = None
+) -> pd.DataFrame:
+    """Samples x axis claims: the strongest ``lr_means`` of each claim's on-axis pairs.
+
+    ``table`` is a per-sample table (:func:`cellphonedb_by_sample`). A sample that was
+    tested but expresses none of a claim's pairs gets 0; a sample in ``samples`` that was
+    not tested (e.g. one cell type only) gets NaN.
+    """
+    if "sample" not in table:
+        raise InputDataError("The table has no 'sample' column; compute it with cellphonedb_by_sample.")
+    tested = sorted(table["sample"].astype(str).unique())
+    out = {}
+    for cid in axis_ids:
+        rows = table[on_axis_of(table, cid)]
+        out[cid] = rows.groupby(rows["sample"].astype(str))["lr_means"].max().reindex(tested).fillna(0.0)
+    wide = pd.DataFrame(out, index=pd.Index(tested, name="sample"), columns=list(axis_ids))
+    index = pd.Index(samples if samples is not None else tested, name="sample")
     return wide.reindex(index).astype(np.float64)
