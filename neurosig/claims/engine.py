@@ -149,7 +149,8 @@ def _mask(a: ad.AnnData, types: list[str]) -> np.ndarray:
     return a.obs["cell_type"].astype(str).isin(types).to_numpy()
 
 
-def _unsorted(a: ad.AnnData, settings: dict) -> np.ndarray:
+def unsorted_cells(a: ad.AnnData, settings: dict) -> np.ndarray:
+    """Cells not from a sorted gate (``obs["sort_gate"]``, else the cell-id patterns of ``settings``)."""
     patterns = [re.compile(p) for p in settings.get("sorted_cell_id_patterns", [])]
     if "sort_gate" in a.obs:
         gate = a.obs["sort_gate"].astype(str).str.lower()
@@ -163,7 +164,7 @@ def _patient_values(ctx: _Context, name: str, genes, var: dict) -> tuple[pd.Seri
     patients = a.obs["patient"].astype(str)
     all_patients = pd.Index(sorted(patients.unique()))
     if "fraction" in var:
-        keep = _unsorted(a, ctx.settings)
+        keep = unsorted_cells(a, ctx.settings)
         if not keep.any():
             raise NotTestable(
                 "every cell comes from a sorted gate (e.g. CD45neg): fractions reflect the sort"
