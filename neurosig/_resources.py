@@ -1,4 +1,4 @@
-"""Locate the data that ships with neurosig (``signatures/``, ``data_manifest.yaml``).
+"""Locate the data that ships with neurosig (``signatures/``, ``data_manifest.yaml``, ``workflows/``).
 
 In a wheel the files live in ``neurosig/_resources/``; in a source checkout or an
 editable install they are read from the repository root.
@@ -32,3 +32,8 @@ def manifest_path() -> Path:
 def signatures_dir() -> Path:
     """Path of the bundled ``signatures/`` folder."""
     return resource_root() / "signatures"
+
+
+def workflows_dir() -> Path:
+    """Path of the bundled Snakemake workflow (``workflows/``)."""
+    return resource_root() / "workflows"

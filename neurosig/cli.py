@@ -139,6 +139,141 @@ def run_cmd(
 
 
 @main.group(cls=_Group)
+def stage() -> None:
+    """One pipeline stage at a time (what the Snakemake workflow runs, one rule each)."""
+
+
+_source_options = [
+    click.option("--dataset", default=None, help="Manifest dataset id (default: the default dataset)."),
+    click.option(
+        "--input",
+        "input_path",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        help="A user .h5ad.",
+    ),
+]
+
+
+def _with(options):
+    def wrap(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return wrap
+
+
+@stage.command("fetch")
+@_with(_source_options)
+@click.option(
+    "--out", "out", type=click.Path(dir_okay=False), required=True, help="Record (.json) of the files."
+)
+def stage_fetch(dataset, input_path, out) -> None:
+    """Download (or find in the mirror) and verify the dataset's files; record paths and sha256."""
+    from ._atomic import write_text
+    from .pipeline import fetch
+
+    record = fetch(dataset=dataset, input=input_path)
+    write_text(out, json.dumps(record, indent=1) + "\n")
+    click.echo(f"{record.get('dataset', record.get('input'))}: {len(record['files'])} files verified")
+
+
+@stage.command("harmonise")
+@_with(_source_options)
+@click.option("--patient-key", default=None, help="obs column with the patient id (with --input).")
+@click.option("--label-key", default=None, help="obs column with cell-type labels (with --input).")
+@click.option("--sample-key", default=None, help="obs column with the sample id (with --input).")
+@click.option("--value-type", default=None, help="Scale of the input values (with --input).")
+@click.option("--name", default=None, help="Dataset name of a user .h5ad (default: the file name).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output .h5ad.")
+def stage_harmonise(dataset, input_path, patient_key, label_key, sample_key, value_type, name, out) -> None:
+    """Load a dataset into neurosig's schema and write it."""
+    from ._atomic import atomic_path
+    from .pipeline import harmonise
+
+    adata = harmonise(
+        dataset=dataset,
+        input=input_path,
+        patient_key=patient_key,
+        label_key=label_key,
+        sample_key=sample_key,
+        value_type=value_type,
+        name=name,
+        progress=False,
+    )
+    with atomic_path(out) as tmp:
+        adata.write_h5ad(tmp)
+    click.echo(f"{adata.n_obs} cells, {adata.obs['patient'].nunique()} patients -> {out}")
+
+
+def _stage_command(name: str, help_text: str):
+    @stage.command(name, help=help_text)
+    @click.argument("input_", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output .h5ad.")
+    @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random step.")
+    @click.option("--n-perms", type=int, default=1000, show_default=True, help="Shuffles (communicate).")
+    def command(input_, out, seed, n_perms) -> None:
+        from .pipeline import run_stage
+
+        click.echo(f"{name}: wrote {run_stage(name, input_, out, seed=seed, n_perms=n_perms)}")
+
+    return command
+
+
+for _name, _help in (
+    ("annotate", "Annotate cells without author labels (markers, copy number)."),
+    ("score", "Score every library signature (score_genes) and Neftel states."),
+    ("communicate", "Ligand-receptor communication, over all cells and per patient."),
+    ("test", "Test the review's claims with patient-aware statistics."),
+):
+    _stage_command(_name, _help)
+
+
+@stage.command("export")
+@click.argument("input_", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
+def stage_export(input_, out) -> None:
+    """Write every output of a run (tables, patient scores, report) from the last stage's h5ad."""
+    import anndata as ad
+
+    from .export import write_run
+
+    written = write_run(ad.read_h5ad(input_), out)
+    click.echo(f"export: {len(written)} files in {out}")
+
+
+@stage.command("pool")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
+def stage_pool(runs, out) -> None:
+    """Pool finished run folders: evidence across datasets, all patients' scores, a report."""
+    from .export import pool_runs
+
+    written = pool_runs(runs, out)
+    click.echo(f"pool: {len(runs)} runs, {len(written)} files in {out}")
+
+
+@main.command("workflow")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Workflow config (default: the bundled workflows/config.yaml).",
+)
+@click.option("--cores", type=int, default=None, help="Cores to use (default: all).")
+@click.option("--profile", default=None, help="A Snakemake profile, e.g. workflows/profiles/slurm.")
+@click.option("--dry-run", "-n", "dry_run", is_flag=True, help="Show the jobs without running them.")
+@click.argument("snakemake_args", nargs=-1, type=click.UNPROCESSED)
+def workflow_cmd(config, cores, profile, dry_run, snakemake_args) -> None:
+    """Run the Snakemake workflow over the config's datasets (resumable; extra args go to Snakemake)."""
+    from .workflow import run_workflow
+
+    sys.exit(run_workflow(config, cores=cores, profile=profile, dry_run=dry_run, extra=list(snakemake_args)))
+
+
+@main.group(cls=_Group)
 def signatures() -> None:
     """The cited signature library."""
 

@@ -1,38 +1,92 @@
-"""``neurosig run``: the whole job on one dataset, one command.
+"""``neurosig run``: the whole job on one dataset, one command, as named stages.
 
-Load (manifest id or user h5ad) -> harmonise -> basic QC -> annotate cells without author
-labels (markers, copy number) -> score every library
-signature (``score_genes``, seeded) -> Neftel states of malignant cells -> ligand-receptor
-communication between cell types (CellPhoneDB v5, over all cells and per patient) -> the
-review's claims tested with patient-aware statistics, then
-write ``OUT/cells.h5ad``, ``OUT/summary.csv`` (cells per patient x cell type),
-``OUT/qc.csv`` (genes per cell by patient and type), ``OUT/scores_by_patient.csv``
-(mean and median of every signature per patient x cell type), the communication
-tables and figures (``interactions.csv``, ``interactions_by_patient.csv``,
-``cp_ampar*.csv``, ``communication.json``, ``communication_dotplot.png``,
-``axis_diagram.png``), the claims' evidence (``evidence.csv`` with one row per claim
-and the pooled row, ``evidence_per_patient.csv``, ``forest/<claim>.png``) and
-``OUT/provenance.json``.
-Later stages (annotate, score, communicate, claims, export) extend this same function.
-Every file is written under a temporary name and renamed when complete.
+Stages (:data:`STAGES`), each a function of an AnnData that the workflow
+(``workflows/Snakefile``) also runs one at a time through ``neurosig stage NAME``:
+
+``harmonise``
+    load a manifest id (fetched and checksum-verified) or a user h5ad into neurosig's schema;
+``annotate``
+    cell types and malignancy by markers and copy number where authors gave no labels;
+``score``
+    every library signature (``score_genes``, seeded), Neftel states of malignant cells;
+``communicate``
+    CellPhoneDB's method between cell types, over all cells and per patient;
+``test``
+    the review's claims with patient-aware statistics;
+
+then :func:`neurosig.export.write_run` writes every output (``cells.h5ad``,
+``patient_scores.csv/.parquet`` with its data dictionary, ``evidence.csv``, the
+interaction tables, ``report.html``, ``provenance.json``...; see docs/exports.md). Every
+file is written under a temporary name and renamed when complete.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anndata as ad
 import pandas as pd
 
-from ._atomic import atomic_path
-from ._provenance import file_hash, write_provenance
+from ._provenance import file_hash
 from .datasets import default_dataset, load, load_h5ad
-from .pp import qc_table, summary_table
 
 log = logging.getLogger(__name__)
+
+
+def harmonise(
+    *,
+    dataset: str | None = None,
+    input: str | Path | None = None,
+    patient_key: str | None = None,
+    label_key: str | None = None,
+    sample_key: str | None = None,
+    value_type: str | None = None,
+    name: str | None = None,
+    progress: bool = True,
+) -> ad.AnnData:
+    """Stage *harmonise*: a manifest dataset or a user h5ad in neurosig's schema.
+
+    The source (dataset id, or path and sha256 of the h5ad) is recorded in
+    ``.uns["neurosig"]["source"]``. ``name`` names a user h5ad's dataset (default: the
+    file's stem).
+    """
+    if input is not None and dataset is not None:
+        raise ValueError("Give either a dataset id or an input h5ad, not both.")
+    if input is not None:
+        if not patient_key:
+            raise ValueError("--input needs --patient-key: the .obs column naming each cell's patient.")
+        adata = load_h5ad(
+            input,
+            patient_key=patient_key,
+            label_key=label_key,
+            sample_key=sample_key,
+            value_type=value_type,
+            dataset_id=name or Path(input).stem,
+        )
+        source: dict[str, Any] = {"input": str(input), "sha256": file_hash(input)}
+    else:
+        dataset = dataset or default_dataset()
+        adata = load(dataset, progress=progress)
+        source = {"dataset": dataset}
+    adata.uns["neurosig"]["source"] = source
+    adata.uns["neurosig"]["run_parameters"] = {
+        "dataset": dataset or "",
+        "input": str(input or ""),
+        "patient_key": patient_key or "",
+        "label_key": label_key or "",
+        "sample_key": sample_key or "",
+        "value_type": value_type or "",
+    }
+    return adata
+
+
+def _record(adata: ad.AnnData, **params: Any) -> None:
+    adata.uns["neurosig"].setdefault("run_parameters", {}).update(params)
 
 
 def run(
@@ -61,61 +115,64 @@ def run(
     patient_key, label_key, sample_key, value_type
         How to read the user h5ad (see :func:`neurosig.datasets.load_h5ad`).
     seed
-        Seed of control-gene sampling in scoring and of the communication shuffles.
+        Seed of annotation, control-gene sampling in scoring and the communication shuffles.
     n_perms
         Label shuffles of the communication test.
+    progress
+        Print each stage, its time and where the results are to standard error.
 
     Returns
     -------
     Paths of the files written, by name.
     """
+    from .export import write_run
+
     start = time.perf_counter()
-    out = Path(out)
-    if input is not None and dataset is not None:
-        raise ValueError("Give either a dataset id or an input h5ad, not both.")
-    if input is not None:
-        if not patient_key:
-            raise ValueError("--input needs --patient-key: the .obs column naming each cell's patient.")
-        adata = load_h5ad(
-            input,
+    say = _progress(progress, len(STAGES) + 1)
+    with say("harmonise"):
+        adata = harmonise(
+            dataset=dataset,
+            input=input,
             patient_key=patient_key,
             label_key=label_key,
             sample_key=sample_key,
             value_type=value_type,
+            progress=progress,
         )
-        source: dict[str, Any] = {"input": str(input), "sha256": file_hash(input)}
-    else:
-        dataset = dataset or default_dataset()
-        adata = load(dataset, progress=progress)
-        source = {"dataset": dataset}
-    params = {
-        "dataset": dataset or "",
-        "input": str(input or ""),
-        "patient_key": patient_key or "",
-        "label_key": label_key or "",
-        "sample_key": sample_key or "",
-        "value_type": value_type or "",
-    }
-    params["seed"] = seed
-    params["n_perms"] = n_perms
-    adata.uns["neurosig"]["run_parameters"] = params
-    annotate_if_needed(adata, seed=seed)
-    score_cells(adata, seed=seed)
-    communicate_cells(adata, seed=seed, n_perms=n_perms)
-    test_cells(adata, seed=seed)
-    written = write_outputs(adata, out)
-    written["provenance.json"] = write_provenance(
-        out,
-        written,
-        source=source,
-        parameters=params,
-        input_files=adata.uns["neurosig"].get("files", {}),
-        seconds=round(time.perf_counter() - start, 2),
-    )
+    for name in list(STAGES)[1:]:
+        with say(name):
+            STAGES[name](adata, seed=seed, n_perms=n_perms)
+    with say("export"):
+        written = write_run(adata, out, started=start)
+    if progress:
+        print(f"neurosig: {len(written)} files in {Path(out).resolve()} (open report.html)", file=sys.stderr)
     return written
 
 
-def annotate_if_needed(adata: ad.AnnData, seed: int = 0) -> None:
+class _progress:
+    """``with say(stage):`` prints ``[i/n] stage ... done in s`` to standard error."""
+
+    def __init__(self, enabled: bool, total: int):
+        self.enabled, self.total, self.i = enabled, total, 0
+
+    def __call__(self, name: str):
+        self.i += 1
+        self.name = name
+        return self
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+        if self.enabled:
+            print(f"[{self.i}/{self.total}] {self.name} ...", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        if self.enabled and exc[0] is None:
+            dt = time.perf_counter() - self.t0
+            print(f"[{self.i}/{self.total}] {self.name} done in {dt:.1f} s", file=sys.stderr, flush=True)
+        return False
+
+
+def annotate_if_needed(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
     """Annotate by markers and copy number when some cells lack author labels.
 
     Without a normal reference (or gene positions) the copy-number step is skipped with a
@@ -126,6 +183,7 @@ def annotate_if_needed(adata: ad.AnnData, seed: int = 0) -> None:
     from .annotate import annotate, needs_annotation
     from .errors import InputDataError
 
+    _record(adata, seed=seed)
     if not needs_annotation(adata):
         adata.obs["cell_type_source"] = pd.Categorical(
             ["author"] * adata.n_obs, categories=["author", "markers", "cnv"]
@@ -139,13 +197,14 @@ def annotate_if_needed(adata: ad.AnnData, seed: int = 0) -> None:
         adata.uns["neurosig"]["annotation"]["cnv_skipped"] = str(err)
 
 
-def score_cells(adata: ad.AnnData, seed: int = 0) -> None:
+def score_cells(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
     """Score the whole library on ``X``; add Neftel states when the meta-modules score."""
     import warnings
 
     from .annotate import NEFTEL_STATES, neftel_states
     from .tl import score
 
+    _record(adata, seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # refused low-coverage sets are recorded in .uns
         scores = score(adata, None, method="score_genes", random_state=seed)
@@ -153,7 +212,7 @@ def score_cells(adata: ad.AnnData, seed: int = 0) -> None:
         neftel_states(adata, key="neurosig_score_genes")
 
 
-def communicate_cells(adata: ad.AnnData, seed: int = 0, n_perms: int = 1000) -> None:
+def communicate_cells(adata: ad.AnnData, seed: int = 0, n_perms: int = 1000, **_: Any) -> None:
     """Communication between cell types, over all cells and per patient.
 
     CellPhoneDB v5 is read from the data mirror or cache; where it cannot be had (a
@@ -167,6 +226,7 @@ def communicate_cells(adata: ad.AnnData, seed: int = 0, n_perms: int = 1000) -> 
     from .errors import FetchError, InputDataError
     from .tl import communicate
 
+    _record(adata, seed=seed, n_perms=n_perms)
     try:
         try:
             communicate(adata, "cell_type", sample_key="patient", n_perms=n_perms, seed=seed)
@@ -190,36 +250,57 @@ def communicate_cells(adata: ad.AnnData, seed: int = 0, n_perms: int = 1000) -> 
         adata.uns["neurosig"]["communication"] = {"not_run": str(err)}
 
 
-def test_cells(adata: ad.AnnData, seed: int = 0) -> None:
+def test_cells(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
     """Test every claim of ``signatures/claims.yaml`` on this dataset (stored in ``.uns``)."""
     from .tl import test_claims
 
     test_claims(adata, seed=seed)
 
 
-def write_outputs(adata: ad.AnnData, out: Path) -> dict[str, Path]:
-    """Write cells.h5ad, summary.csv, qc.csv, scores_by_patient.csv and communication atomically."""
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    with atomic_path(out / "cells.h5ad") as tmp:
-        adata.write_h5ad(tmp, compression="gzip")
-    paths["cells.h5ad"] = out / "cells.h5ad"
-    tables = [("summary.csv", summary_table(adata)), ("qc.csv", qc_table(adata))]
-    if "neurosig_score_genes" in adata.obsm:
-        from .tl import score_summary
+STAGES: dict[str, Callable[..., Any]] = {
+    "harmonise": harmonise,
+    "annotate": annotate_if_needed,
+    "score": score_cells,
+    "communicate": communicate_cells,
+    "test": test_cells,
+}
 
-        tables.append(("scores_by_patient.csv", score_summary(adata, "neurosig_score_genes")))
-    for name, table in tables:
-        with atomic_path(out / name) as tmp:
-            table.to_csv(tmp, index=False, float_format="%.6g")
-        paths[name] = out / name
-    from .communicate.export import write_communication
 
-    paths.update(write_communication(adata, out))
-    claims = adata.uns["neurosig"].get("claims")
-    if claims is not None:
-        from .claims import pool_evidence
-        from .claims.export import write_evidence
+def fetch(*, dataset: str | None = None, input: str | Path | None = None) -> dict[str, Any]:
+    """Stage *fetch*: download (or find in a mirror) and verify a dataset's files; a record of them.
 
-        paths.update(write_evidence(pool_evidence([claims["evidence"]]), claims["per_patient"], out))
-    return paths
+    For a user h5ad, the file's path and sha256.
+    """
+    from .datasets import fetch_dataset, get_manifest
+
+    if input is not None:
+        return {
+            "input": str(input),
+            "files": {Path(input).name: {"path": str(input), "sha256": file_hash(input)}},
+        }
+    dataset = dataset or default_dataset()
+    entry = get_manifest().get(dataset)
+    sha = {f["name"]: f.get("sha256", "") for f in entry["files"]}
+    paths = fetch_dataset(dataset)
+    return {
+        "dataset": dataset,
+        "files": {name: {"path": str(path), "sha256": sha.get(name, "")} for name, path in paths.items()},
+    }
+
+
+def run_stage(
+    name: str, input: str | Path, output: str | Path, *, seed: int = 0, n_perms: int = 1000
+) -> Path:
+    """Run one stage on a harmonised h5ad and write the result atomically (the workflow's unit).
+
+    Export is :func:`neurosig.export.write_run` on the last stage's h5ad.
+    """
+    from ._atomic import atomic_path
+
+    if name not in STAGES or name == "harmonise":
+        raise ValueError(f"Unknown stage {name!r}; stages that read an h5ad: {list(STAGES)[1:]}.")
+    adata = ad.read_h5ad(input)
+    STAGES[name](adata, seed=seed, n_perms=n_perms)
+    with atomic_path(output) as tmp:
+        adata.write_h5ad(tmp)
+    return Path(output)

@@ -1,0 +1,5 @@
+"""``python -m neurosig``: the command line."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,79 @@
+"""Pool the runs of several datasets: evidence (the dataset as unit), per-patient scores, a report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .._atomic import atomic_path
+from ..errors import InputDataError
+
+
+def pool_runs(run_dirs: Sequence[str | Path], out: str | Path) -> dict[str, Path]:
+    """Pool finished run folders (each with ``provenance.json``) into ``out``.
+
+    Writes ``evidence.csv`` (every dataset's rows and the random-effects pooled row per
+    claim), ``evidence_per_patient.csv``, ``forest/<claim>.png``, ``patient_scores.csv``,
+    ``.parquet`` and data dictionary (all datasets' rows), ``summary.csv`` (cells per
+    patient x cell type; 0 for a type a dataset lacks), ``report.html`` and
+    ``provenance.json`` (each run's provenance hash).
+    """
+    from .. import __version__
+    from .._provenance import file_hash, package_versions, write_provenance
+    from ..claims import pool_evidence
+    from ..claims.export import write_evidence
+    from .patient_scores import write_patient_scores
+    from .report import render_report, write_report
+
+    dirs = [Path(d) for d in run_dirs]
+    unfinished = [str(d) for d in dirs if not (d / "provenance.json").is_file()]
+    if unfinished:
+        raise InputDataError(
+            f"Runs {unfinished} have no provenance.json: they did not finish; run them again."
+        )
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def read(name: str) -> list[pd.DataFrame]:
+        return [pd.read_csv(d / name) for d in dirs if (d / name).is_file()]
+
+    # each run's evidence holds its dataset's rows and a one-dataset "pooled" row: pool the former
+    evidence = pool_evidence([t[t["dataset"] != "pooled"] for t in read("evidence.csv")])
+    per_patient = pd.concat(read("evidence_per_patient.csv"), ignore_index=True)
+    paths = write_evidence(evidence, per_patient, out)
+    scores = [
+        pd.read_parquet(d / "patient_scores.parquet")
+        for d in dirs
+        if (d / "patient_scores.parquet").is_file()
+    ]
+    table = pd.concat(scores, ignore_index=True) if scores else None
+    runs = {d.name: file_hash(d / "provenance.json") for d in dirs}
+    record = {
+        "neurosig_version": __version__,
+        "runs": {d.name: json.loads((d / "provenance.json").read_text()).get("source", {}) for d in dirs},
+        "run_provenance_sha256": runs,
+        "versions": package_versions(),
+    }
+    if table is not None:
+        paths.update(write_patient_scores(table, out, record))
+    summary = pd.concat(read("summary.csv"), ignore_index=True)
+    counts = [c for c in summary.columns if c not in ("dataset", "patient")]
+    summary[counts] = summary[counts].fillna(0).astype(int)  # a type absent from a dataset: 0 cells
+    with atomic_path(out / "summary.csv") as tmp:
+        summary.to_csv(tmp, index=False)
+    paths["summary.csv"] = out / "summary.csv"
+    flat = {"neurosig_version": __version__, **{f"run.{k}": v for k, v in runs.items()}}
+    html = render_report(
+        None,
+        evidence=evidence,
+        per_patient=per_patient,
+        patient_scores=table,
+        provenance=flat,
+        title=f"neurosig: {len(dirs)} datasets pooled",
+    )
+    paths["report.html"] = write_report(out / "report.html", html)
+    paths["provenance.json"] = write_provenance(out, paths, runs=record["runs"], run_provenance_sha256=runs)
+    return paths

@@ -1,0 +1,291 @@
+"""A self-contained HTML report of one run (figures embedded as PNG data URIs, no scripts).
+
+Sections, each an ``<section id=...>``: ``summary`` (dataset, cells per patient x cell
+type), ``coverage`` (genes of each signature found in the data), ``distributions``
+(scores by cell type), ``correlations`` (signature correlations in malignant cells),
+``states`` (Neftel state map), ``communication`` (axis dot plot and diagram),
+``evidence`` (the claims' verdicts and forest plots), ``patients`` (per-patient
+neural-immune index) and ``provenance``. A section that cannot be drawn on the data (no
+malignant cells, communication not run) says why instead of disappearing.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import anndata as ad
+import pandas as pd
+import yaml
+
+from .._resources import signatures_dir
+from ..errors import InputDataError, NeurosigError
+
+SECTIONS = {
+    "summary": "Dataset",
+    "coverage": "Signature coverage",
+    "distributions": "Score distributions by cell type",
+    "correlations": "Signature correlations in malignant cells",
+    "states": "Neftel state map",
+    "communication": "Communication along the axis",
+    "evidence": "Evidence for the review's claims",
+    "patients": "Per-patient neural-immune scores",
+    "provenance": "Provenance",
+}
+
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;font-size:.8em;margin:.5em 0}
+td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}th{background:#f4f4f4}
+td:first-child,th:first-child{text-align:left}figure{margin:1em 0}img{max-width:100%}
+figcaption,.note{font-size:.85em;color:#555}nav a{margin-right:1em}
+.supported{color:#1a7f37}.contradicted{color:#b42318}
+"""
+
+
+@cache
+def report_spec() -> dict[str, Any]:
+    """What the report draws (``signatures/report.yaml``)."""
+    with open(signatures_dir() / "report.yaml") as fh:
+        return yaml.safe_load(fh)
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, metadata={"Software": None})
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figure(fig, alt: str, caption: str = "") -> str:
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{_png(fig)}">{cap}</figure>'
+
+
+def _table(frame: pd.DataFrame, max_rows: int = 60) -> str:
+    note = f'<p class="note">First {max_rows} of {len(frame)} rows.</p>' if len(frame) > max_rows else ""
+    return frame.head(max_rows).to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3g}") + note
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{html.escape(text)}</p>'
+
+
+def _try(draw: Callable[[], str]) -> str:
+    """A section's body, or the reason it cannot be drawn on these data."""
+    try:
+        return draw()
+    except NeurosigError as err:
+        return _note(f"Not drawn: {err}")
+
+
+def _summary(adata: ad.AnnData) -> str:
+    from ..pp import summary_table
+
+    meta = adata.uns.get("neurosig", {})
+    ds = meta.get("dataset", {})
+    lines = [
+        f"<p><b>{html.escape(str(meta.get('dataset_id', '')))}</b>: "
+        f"{html.escape(str(ds.get('title', '')))}</p>",
+        f"<p>{adata.n_obs:,} cells, {adata.obs['patient'].nunique()} patients, {adata.n_vars:,} genes. "
+        f"Values: {html.escape(str(meta.get('value_type', '')))}.</p>",
+    ]
+    citation = ds.get("citation", {})
+    if isinstance(citation, dict) and citation.get("text"):
+        lines.append(_note(f"{citation['text']} DOI {citation.get('doi', '')}"))
+    if "cell_type_source" in adata.obs:
+        src = adata.obs["cell_type_source"].astype(str).value_counts()
+        lines.append(_note("Cell types from: " + ", ".join(f"{k} ({v})" for k, v in src.items())))
+    counts = summary_table(adata)
+    counts.columns.name = None
+    return "\n".join(lines) + _table(counts)
+
+
+def _coverage(adata: ad.AnnData) -> str:
+    from ..score import library
+
+    rec = adata.uns.get("neurosig", {}).get("scores", {}).get("neurosig_score_genes")
+    if rec is None:
+        raise InputDataError("signatures were not scored")
+    lib = library()
+    rows = []
+    for sid, cov in sorted(rec["coverage"].items()):
+        rows.append(
+            {
+                "signature": sid,
+                "category": lib[sid].category if sid in lib else "",
+                "genes": int(cov["n_genes"]),
+                "found": int(cov["n_found"]),
+                "fraction": float(cov["fraction"]),
+                "scored": "no" if sid in rec.get("refused", {}) else "yes",
+            }
+        )
+    table = pd.DataFrame(rows)
+    refused = int((table["scored"] == "no").sum())
+    head = _note(
+        f"{len(table) - refused} of {len(table)} signatures scored; a signature needs at least "
+        f"{rec['min_genes']} genes and {rec['min_coverage']:.0%} of its genes in the data."
+    )
+    return head + _table(table, max_rows=200)
+
+
+def _distributions(adata: ad.AnnData) -> str:
+    from ..pl import score_distributions
+
+    sigs = report_spec()["score_distributions"]
+    fig = score_distributions(adata, sigs)
+    return _figure(
+        fig, "score distributions", "score_genes scores per cell, boxes by cell type (no outliers)."
+    )
+
+
+def _correlations(adata: ad.AnnData) -> str:
+    from ..pl import correlation_heatmap
+    from ..score import library
+    from ..tl import signature_correlations
+
+    spec = report_spec()
+    ids = [s.id for s in library().values() if s.category != "cell_marker"]
+    scores = adata.obsm.get("neurosig_score_genes")
+    if scores is None:
+        raise InputDataError("signatures were not scored")
+    ids = [s for s in ids if s in pd.DataFrame(scores).columns]
+    corr = signature_correlations(
+        adata,
+        cell_types=spec["correlation_cell_types"],
+        signatures=ids,
+        min_cells=spec["correlation_min_cells"],
+    )
+    groups = corr.attrs["groups"]
+    ax = correlation_heatmap(corr, title="Spearman rho within patients, averaged (Fisher z)")
+    caption = f"Patients with at least {spec['correlation_min_cells']} cells: " + ", ".join(
+        f"{g} ({n})" for g, n in groups.items()
+    )
+    return _figure(ax.figure, "signature correlation heatmap", caption)
+
+
+def _states(adata: ad.AnnData) -> str:
+    from ..pl import neftel_state_map
+
+    ax = neftel_state_map(adata)
+    counts = adata.obs["neftel_state"].astype(str)
+    counts = counts[counts != "NA"]
+    if counts.empty:
+        raise InputDataError("no malignant cell has a Neftel state")
+    table = pd.crosstab(adata.obs.loc[counts.index, "patient"].astype(str), counts, normalize="index")
+    return _figure(ax.figure, "Neftel state map", "Malignant cells (Neftel et al. 2019, Fig. 3).") + _table(
+        table.reset_index().rename(columns={"row_0": "patient"})
+    )
+
+
+def _communication(adata: ad.AnnData) -> str:
+    from ..pl import axis_diagram, communication_dotplot
+
+    comm = adata.uns.get("neurosig", {}).get("communication", {})
+    if "table" not in comm:
+        raise InputDataError(str(comm.get("not_run", "communication was not inferred")))
+    resource = comm.get("parameters", {}).get("resource", "")
+    parts = [_note(f"Resource: {resource}. CellPhoneDB's statistical method, over all cells.")]
+    for draw, alt in ((communication_dotplot, "axis dot plot"), (axis_diagram, "axis diagram")):
+        try:
+            parts.append(_figure(draw(adata).figure, alt))
+        except NeurosigError as err:
+            parts.append(_note(f"{alt} not drawn: {err}"))
+    return "\n".join(parts)
+
+
+def _evidence(evidence: pd.DataFrame | None, per_patient: pd.DataFrame | None) -> str:
+    from ..pl import forest
+
+    if evidence is None:
+        raise InputDataError("the claims were not tested")
+    cols = ["dataset", "claim", "statement", "level", "expected", "effect", "ci_low", "ci_high"]
+    cols += ["pvalue", "qvalue", "n_patients", "verdict", "reason"]
+    table = evidence[[c for c in cols if c in evidence]]
+    counts = evidence.loc[evidence["dataset"] == "pooled", "verdict"].value_counts()
+    parts = [
+        _note("Pooled verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items())),
+        _table(table, 400),
+    ]
+    for claim in evidence.loc[evidence["verdict"] != "not testable", "claim"].unique():
+        ax = forest(evidence, claim, per_patient=per_patient)
+        parts.append(_figure(ax.figure, f"forest plot {claim}", f"Claim {claim}"))
+    return "\n".join(parts)
+
+
+def _patients(scores: pd.DataFrame | None) -> str:
+    if scores is None:
+        raise InputDataError("no per-patient scores")
+    cols = [
+        "dataset",
+        "patient",
+        "n_cells",
+        "frac__malignant",
+        "malignant__neural_interaction_composite__mean",
+    ]
+    cols += ["malignant__MHC_I_machinery__mean", "neural_immune_index", "neural_immune_index__n_components"]
+    return _note("All columns: patient_scores.csv and its data dictionary.") + _table(
+        scores[[c for c in cols if c in scores]], 400
+    )
+
+
+def _provenance(provenance: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
+        for k, v in provenance.items()
+    )
+    return f"<table>{rows}</table>"
+
+
+def render_report(
+    adata: ad.AnnData | None,
+    *,
+    evidence: pd.DataFrame | None = None,
+    per_patient: pd.DataFrame | None = None,
+    patient_scores: pd.DataFrame | None = None,
+    provenance: dict[str, Any] | None = None,
+    title: str = "neurosig report",
+) -> str:
+    """The report's HTML. With ``adata=None`` (pooled datasets) only evidence, patients, provenance."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    bodies: dict[str, Callable[[], str]] = {}
+    if adata is not None:
+        bodies.update(
+            summary=lambda: _summary(adata),
+            coverage=lambda: _coverage(adata),
+            distributions=lambda: _distributions(adata),
+            correlations=lambda: _correlations(adata),
+            states=lambda: _states(adata),
+            communication=lambda: _communication(adata),
+        )
+    bodies.update(
+        evidence=lambda: _evidence(evidence, per_patient),
+        patients=lambda: _patients(patient_scores),
+        provenance=lambda: _provenance(provenance or {}),
+    )
+    nav = " ".join(f'<a href="#{k}">{SECTIONS[k]}</a>' for k in bodies)
+    sections = "\n".join(
+        f'<section id="{k}"><h2>{SECTIONS[k]}</h2>\n{_try(draw)}\n</section>' for k, draw in bodies.items()
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n"
+        f"<body><h1>{html.escape(title)}</h1><nav>{nav}</nav>\n{sections}\n</body></html>\n"
+    )
+
+
+def write_report(path: str | Path, html_text: str) -> Path:
+    """Write the report atomically."""
+    from .._atomic import write_text
+
+    return write_text(path, html_text)

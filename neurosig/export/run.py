@@ -1,0 +1,111 @@
+"""Everything one run writes, from the AnnData the pipeline's stages filled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anndata as ad
+import pandas as pd
+
+from .._atomic import atomic_path
+
+
+def run_provenance(adata: ad.AnnData) -> dict[str, Any]:
+    """neurosig and dependency versions, the source, input files' hashes and the parameters.
+
+    Deterministic (no clock): the same run gives the same record, so it can sit inside
+    files that must be byte-identical between runs (the data dictionary, the report).
+    """
+    from .. import __version__
+    from .._provenance import package_versions
+
+    meta = adata.uns.get("neurosig", {})
+    return {
+        "neurosig_version": __version__,
+        "source": dict(meta.get("source", {"dataset": meta.get("dataset_id", "")})),
+        "parameters": dict(meta.get("run_parameters", {})),
+        "input_files": dict(meta.get("files", {})),
+        "versions": package_versions(),
+    }
+
+
+def write_tables(adata: ad.AnnData, out: Path) -> dict[str, Path]:
+    """cells.h5ad, summary.csv, qc.csv, scores_by_patient.csv, the communication and claims files."""
+    from ..communicate.export import write_communication
+    from ..pp import qc_table, summary_table
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    with atomic_path(out / "cells.h5ad") as tmp:
+        adata.write_h5ad(tmp, compression="gzip")
+    paths["cells.h5ad"] = out / "cells.h5ad"
+    tables = [("summary.csv", summary_table(adata)), ("qc.csv", qc_table(adata))]
+    if "neurosig_score_genes" in adata.obsm:
+        from ..tl import score_summary
+
+        tables.append(("scores_by_patient.csv", score_summary(adata, "neurosig_score_genes")))
+    for name, table in tables:
+        with atomic_path(out / name) as tmp:
+            table.to_csv(tmp, index=False, float_format="%.6g")
+        paths[name] = out / name
+    paths.update(write_communication(adata, out))
+    claims = adata.uns["neurosig"].get("claims")
+    if claims is not None:
+        from ..claims import pool_evidence
+        from ..claims.export import write_evidence
+
+        paths.update(write_evidence(pool_evidence([claims["evidence"]]), claims["per_patient"], out))
+    return paths
+
+
+def write_run(adata: ad.AnnData, out: str | Path, *, started: float | None = None) -> dict[str, Path]:
+    """Write every output of a run to ``out`` (see docs/exports.md) and ``provenance.json`` last.
+
+    ``provenance.json`` lists every other file with its sha256, so a folder whose
+    provenance exists is complete. ``started`` (a ``time.perf_counter()`` value) records
+    the run's seconds in it.
+    """
+    import time
+
+    from .._provenance import write_provenance
+    from .patient_scores import patient_scores, write_patient_scores
+    from .report import render_report, write_report
+
+    out = Path(out)
+    paths = write_tables(adata, out)
+    record = run_provenance(adata)
+    scores = None
+    if "neurosig_score_genes" in adata.obsm:
+        scores = patient_scores(adata)
+        paths.update(write_patient_scores(scores, out, record))
+    evidence = pd.read_csv(paths["evidence.csv"]) if "evidence.csv" in paths else None
+    per_patient = (
+        pd.read_csv(paths["evidence_per_patient.csv"]) if "evidence_per_patient.csv" in paths else None
+    )
+    name = str(adata.uns.get("neurosig", {}).get("dataset_id", ""))
+    html = render_report(
+        adata,
+        evidence=evidence,
+        per_patient=per_patient,
+        patient_scores=scores,
+        provenance=_flat(record),
+        title=f"neurosig report: {name}",
+    )
+    paths["report.html"] = write_report(out / "report.html", html)
+    extra = {"seconds": round(time.perf_counter() - started, 2)} if started is not None else {}
+    paths["provenance.json"] = write_provenance(
+        out, paths, **{k: v for k, v in record.items() if k != "versions"}, **extra
+    )
+    return paths
+
+
+def _flat(record: dict[str, Any]) -> dict[str, Any]:
+    """One level of keys for the report's provenance table."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,47 @@
+"""Neftel 2019 two-dimensional state map of malignant cells."""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+
+from ..errors import InputDataError
+
+STATE_COLOURS = {"MES": "#d62728", "AC": "#2ca02c", "OPC": "#1f77b4", "NPC": "#9467bd"}
+
+
+def neftel_state_map(adata: ad.AnnData, *, ax=None):
+    """Scatter of ``.obsm["neftel_state_map"]`` coloured by ``.obs["neftel_state"]``.
+
+    Quadrants as in Neftel et al. 2019 (Fig. 3): OPC-like top left, NPC-like top right,
+    AC-like bottom left, MES-like bottom right.
+    """
+    import matplotlib.pyplot as plt
+
+    if "neftel_state_map" not in adata.obsm or "neftel_state" not in adata.obs:
+        raise InputDataError("No Neftel states; run neurosig.tl.neftel_states(adata) after scoring.")
+    coords = np.asarray(adata.obsm["neftel_state_map"], dtype=float)
+    state = adata.obs["neftel_state"].astype(str).to_numpy()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4.5))
+    for s, colour in STATE_COLOURS.items():
+        hit = state == s
+        ax.scatter(coords[hit, 0], coords[hit, 1], s=6, c=colour, label=f"{s}-like ({hit.sum()})")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.axvline(0, color="grey", lw=0.5)
+    lim = np.nanmax(np.abs(coords)) * 1.1 if np.isfinite(coords).any() else 1
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    for (x, y), s in zip([(-1, 1), (1, 1), (-1, -1), (1, -1)], ["OPC", "NPC", "AC", "MES"], strict=True):
+        ax.text(
+            x * lim * 0.95,
+            y * lim * 0.95,
+            s,
+            ha="left" if x < 0 else "right",
+            va="top" if y > 0 else "bottom",
+        )
+    ax.set_xlabel("relative meta-module score")
+    ax.set_ylabel("OPC/NPC - AC/MES")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.figure.tight_layout()
+    return ax

@@ -1,0 +1,151 @@
+"""``neurosig workflow``: the bundled Snakemake workflow over many datasets, resumable.
+
+The workflow (``workflows/Snakefile``) runs each dataset through the pipeline's stages
+(fetch -> harmonise -> annotate -> score -> communicate -> test -> export), one rule per
+stage, then pools the evidence and per-patient scores across datasets. This module
+resolves the config's dataset list and starts Snakemake so that an interrupted run
+resumes: Snakemake reruns jobs whose outputs it marked incomplete, and a lock left by
+a killed run is released when no other ``neurosig workflow`` holds this folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._resources import workflows_dir
+from .errors import InputDataError
+
+#: Keywords a config's ``datasets`` list may hold besides manifest ids.
+KEYWORDS = {
+    "default": "neurosig's default dataset (Tirosh 2016 from the mirror, else the infercnvpy copy)",
+    "available": "every manifest dataset whose files are available offline, without overlapping ones",
+}
+
+
+def resolve_datasets(entries: Sequence[str]) -> list[str]:
+    """Manifest ids from a config's ``datasets`` list (keywords expanded, order kept, no repeats).
+
+    Datasets that share cells (manifest ``overlaps``) would count the same patients twice
+    when pooled, so such a pair raises; ``available`` keeps the first of them in manifest
+    order.
+    """
+    from .datasets import default_dataset, get_manifest
+    from .datasets.fetch import available_offline
+    from .datasets.load import needed_files
+
+    manifest = get_manifest()
+    out: list[str] = []
+    for entry in entries:
+        if entry == "default":
+            ids = [default_dataset(manifest)]
+        elif entry == "available":
+            ids = [i for i, d in manifest.datasets.items() if available_offline(d, needed_files(d))]
+            kept: list[str] = []
+            for i in ids:
+                if not set(manifest.get(i).get("overlaps", [])) & set(kept + out):
+                    kept.append(i)
+            ids = kept
+        else:
+            manifest.get(entry)  # unknown ids raise with near matches
+            ids = [entry]
+        out.extend(i for i in ids if i not in out)
+    for i in out:
+        shared = sorted(set(manifest.get(i).get("overlaps", [])) & set(out))
+        if shared:
+            raise InputDataError(
+                f"Datasets {i} and {shared} share cells (data_manifest.yaml 'overlaps'): pooling them "
+                "would count the same patients twice. Keep one of them in the config's datasets."
+            )
+    return out
+
+
+def load_config(path: str | Path | None = None) -> dict[str, Any]:
+    """The workflow config (default: the bundled ``workflows/config.yaml``)."""
+    path = Path(path) if path is not None else workflows_dir() / "config.yaml"
+    with open(path) as fh:
+        config = yaml.safe_load(fh) or {}
+    if not config.get("datasets") and not config.get("inputs"):
+        raise InputDataError(f"{path} lists no datasets and no inputs; add e.g. 'datasets: [default]'.")
+    for name, spec in (config.get("inputs") or {}).items():
+        if not isinstance(spec, dict) or "path" not in spec or "patient_key" not in spec:
+            raise InputDataError(
+                f"inputs.{name} in {path} needs 'path' and 'patient_key' (and optionally label_key, "
+                "sample_key, value_type)."
+            )
+    return config
+
+
+def snakemake_command(
+    config: str | Path | None = None,
+    *,
+    cores: int | None = None,
+    profile: str | None = None,
+    dry_run: bool = False,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The Snakemake command line ``neurosig workflow`` runs."""
+    config_path = Path(config) if config is not None else workflows_dir() / "config.yaml"
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(workflows_dir() / "Snakefile")]
+    cmd += ["--configfile", str(config_path), "--rerun-incomplete", "--show-failed-logs"]
+    if profile:
+        cmd += ["--profile", str(profile)]
+    elif cores is None:
+        cmd += ["--cores", "all"]
+    if cores is not None:
+        cmd += ["--cores", str(cores)]
+    if dry_run:
+        cmd += ["--dry-run"]
+    return cmd + list(extra)
+
+
+def run_workflow(
+    config: str | Path | None = None,
+    *,
+    cores: int | None = None,
+    profile: str | None = None,
+    dry_run: bool = False,
+    extra: Sequence[str] = (),
+) -> int:
+    """Run the workflow in the current folder; return Snakemake's exit status.
+
+    A file lock (``.snakemake/neurosig-workflow.lock``, released by the operating system
+    when the process dies) tells whether another ``neurosig workflow`` runs here; when none
+    does, a Snakemake lock left by a killed run is stale and is released first.
+    """
+    try:
+        import snakemake  # noqa: F401
+    except ImportError:
+        raise InputDataError(
+            "The workflow needs Snakemake: pip install 'neurosig[workflow]' (snakemake and its SLURM plugin)."
+        ) from None
+    settings = load_config(config)
+    results = Path(settings.get("results", "results/workflow"))
+    Path(".snakemake").mkdir(exist_ok=True)
+    with open(".snakemake/neurosig-workflow.lock", "w") as guard:
+        try:
+            fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputDataError(
+                "Another `neurosig workflow` is running in this folder; wait for it or run elsewhere."
+            ) from None
+        if not dry_run and any(Path(".snakemake/locks").glob("*")):
+            print("neurosig: releasing the lock of an interrupted run", file=sys.stderr)
+            subprocess.run([*snakemake_command(config), "--unlock"], check=False, capture_output=True)
+        cmd = snakemake_command(config, cores=cores, profile=profile, dry_run=dry_run, extra=extra)
+        status = subprocess.run(cmd, check=False).returncode
+    if status == 0 and not dry_run:
+        print(
+            f"neurosig: results in {results.resolve()} (report.html, evidence.csv, patient_scores.csv; "
+            "one folder per dataset)",
+            file=sys.stderr,
+        )
+    elif status != 0:
+        print(f"neurosig: the workflow failed; see the logs in {results.resolve() / 'logs'}", file=sys.stderr)
+    return status
