@@ -54,3 +54,17 @@ def write_gz(path: Path, text: str) -> Path:
     with gzip.open(path, "wt", newline="") as fh:
         fh.write(text)
     return path
+
+
+#: Shuffles of the communication test in end-to-end runs (the default 1,000 is slower).
+E2E_PERMS = 200
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory, offline_session) -> Path:
+    """``neurosig run`` on the default dataset once per session (outputs shared by tests)."""
+    from neurosig.pipeline import run
+
+    out = tmp_path_factory.mktemp("default_run")
+    run(out, seed=0, n_perms=E2E_PERMS, progress=False)
+    return out

@@ -1,39 +1,130 @@
-"""The Snakemake workflow parses and plans one run per configured dataset."""
+"""The Snakemake workflow: its plan, the SLURM profile, dataset keywords, and a killed run resumed."""
 
 from __future__ import annotations
 
-import shutil
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import yaml
 
-from .conftest import REPO
+from neurosig.errors import InputDataError, UnknownDatasetError
+from neurosig.workflow import load_config, resolve_datasets, snakemake_command
+
+from .conftest import E2E_PERMS, REPO, needs_mirror
+
+pytest.importorskip("snakemake")
+
+NEUROSIG = [sys.executable, "-m", "neurosig"]
+STAGES = ["fetch", "harmonise", "annotate", "score", "communicate", "test", "export"]
 
 
-def test_snakefile_dry_run(tmp_path):
-    local = Path(sys.executable).parent / "snakemake"
-    exe = str(local) if local.exists() else shutil.which("snakemake")
-    if exe is None:
-        pytest.skip("snakemake not installed (pip install 'neurosig[workflow]')")
-    result = subprocess.run(
-        [
-            exe,
-            "-s",
-            "workflows/Snakefile",
-            "--configfile",
-            "workflows/config.yaml",
-            "-n",
-            "--config",
-            f"results={tmp_path}",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+def _config(tmp_path: Path, **settings) -> Path:
+    config = yaml.safe_load((REPO / "workflows" / "config.yaml").read_text())  # the bundled one
+    config.update({"datasets": ["default"], "n_perms": E2E_PERMS, "results": "results", **settings})
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _workflow(tmp_path: Path, *args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*NEUROSIG, "workflow", *args], cwd=tmp_path, capture_output=True, text=True, env=os.environ, **kw
     )
+
+
+@needs_mirror
+def test_dry_run_plans_every_stage_of_every_mirrored_dataset(tmp_path):
+    result = _workflow(tmp_path, "--config", str(_config(tmp_path, datasets=["available"])), "-n")
     assert result.returncode == 0, result.stderr
-    planned = result.stdout
-    assert "run_dataset" in planned and "pool_summaries" in planned and "pool_evidence" in planned
+    plan = result.stdout
     for dataset in ("tirosh2016_oligodendroglioma", "neftel2019_mgh136", "darmanis2015_brain"):
-        assert f"{tmp_path}/{dataset}/cells.h5ad" in planned
+        assert f"results/{dataset}/provenance.json" in plan and f"results/{dataset}/fetch.json" in plan
+    counts = {line.split()[0]: line.split()[1] for line in plan.splitlines() if len(line.split()) == 2}
+    assert all(counts.get(stage) == "3" for stage in STAGES), counts
+    assert counts.get("pool") == "1"
+    assert "benchmarks/" in plan and "logs/" in plan and "mem_mb=8000" in plan  # communicate's memory
+
+
+def test_slurm_profile_is_valid_in_a_dry_run(tmp_path):
+    profile = REPO / "workflows" / "profiles" / "slurm"
+    result = _workflow(tmp_path, "--config", str(_config(tmp_path)), "--profile", str(profile), "-n")
+    assert result.returncode == 0, result.stderr
+    assert "Using profile" in result.stdout + result.stderr
+    assert "runtime=120" in result.stdout  # the config's run time for communicate reaches the jobs
+
+
+def test_dataset_keywords_and_overlaps():
+    default = resolve_datasets(["default"])
+    assert default in (["tirosh2016_oligodendroglioma"], ["tirosh2016_oligodendroglioma_infercnvpy"])
+    available = resolve_datasets(["available"])
+    assert default[0] in available
+    assert "tirosh2016_oligodendroglioma_infercnvpy" not in available or default == available[:1]
+    assert len(resolve_datasets(["default", "available"])) == len(available)  # no repeats
+    with pytest.raises(InputDataError, match="share cells"):
+        resolve_datasets(["tirosh2016_oligodendroglioma", "tirosh2016_oligodendroglioma_infercnvpy"])
+    with pytest.raises(UnknownDatasetError, match="neftel2019_mgh136"):
+        resolve_datasets(["neftel2019_mgh13"])
+
+
+def test_config_errors_name_the_fix(tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("datasets: []\n")
+    with pytest.raises(InputDataError, match="datasets: \\[default\\]"):
+        load_config(empty)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("inputs: {mine: {path: x.h5ad}}\n")
+    with pytest.raises(InputDataError, match="patient_key"):
+        load_config(bad)
+    cmd = snakemake_command(bad, cores=3)
+    assert "--rerun-incomplete" in cmd and cmd[cmd.index("--cores") + 1] == "3"
+
+
+def test_killed_workflow_resumes_and_matches_a_direct_run(tmp_path, default_run):
+    """Kill the whole workflow mid-run (SIGKILL: no cleanup), rerun it: it finishes, and every
+    table is byte-identical to `neurosig run` with the same seed."""
+    config = _config(tmp_path)
+    dataset = resolve_datasets(["default"])[0]
+    out = tmp_path / "results" / dataset
+    proc = subprocess.Popen(
+        [*NEUROSIG, "workflow", "--config", str(config), "--cores", "1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.time() + 300
+    while not (out / "stages" / "scored.h5ad").exists() and time.time() < deadline:
+        assert proc.poll() is None, "the workflow ended before it could be killed"
+        time.sleep(0.2)
+    time.sleep(1.0)  # inside the communicate job
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "provenance.json").exists()
+    assert list((tmp_path / ".snakemake" / "locks").glob("*")), "a killed run leaves Snakemake's lock"
+
+    result = _workflow(tmp_path, "--config", str(config), "--cores", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "releasing the lock" in result.stderr and "results in" in result.stderr
+    assert "rule fetch" not in result.stdout + result.stderr  # finished stages are not redone
+    assert not (out / "stages" / "scored.h5ad").exists()  # intermediates are temporary
+
+    compared = 0
+    for path in sorted(default_run.rglob("*")):
+        name = path.relative_to(default_run)
+        if path.suffix in {".csv", ".parquet", ".json", ".html", ".png"} and name.name != "provenance.json":
+            assert (out / name).read_bytes() == path.read_bytes(), name
+            compared += 1
+    assert compared >= 15
+    for pooled in ("evidence.csv", "patient_scores.csv", "patient_scores.parquet", "report.html"):
+        assert (tmp_path / "results" / pooled).is_file()
+    evidence = pd.read_csv(tmp_path / "results" / "evidence.csv")
+    assert set(evidence["dataset"]) == {dataset, "pooled"}
+    for stage in STAGES:
+        assert (tmp_path / "results" / "logs" / dataset / f"{stage}.log").is_file()
+        assert (tmp_path / "results" / "benchmarks" / dataset / f"{stage}.tsv").is_file()

@@ -258,5 +258,5 @@ def write_patient_scores(
         table.to_parquet(tmp, index=False)
     paths["patient_scores.schema.json"] = out / "patient_scores.schema.json"
     schema = to_plain(data_dictionary(table, provenance))
-    write_text(paths["patient_scores.schema.json"], json.dumps(schema, indent=1) + "\n")
+    write_text(paths["patient_scores.schema.json"], json.dumps(schema, indent=1, sort_keys=True) + "\n")
     return paths

@@ -105,7 +105,7 @@ def _flat(record: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in record.items():
         if isinstance(value, dict):
-            out.update({f"{key}.{k}": v for k, v in value.items()})
+            out.update({f"{key}.{k}": v for k, v in sorted(value.items())})  # h5ad sorts dict keys
         else:
             out[key] = value
     return out
