@@ -1,0 +1,87 @@
+"""The HTML report: its sections and figures, checked in a real headless browser (Chromium)."""
+
+from __future__ import annotations
+
+import os
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from neurosig.export.report import SECTIONS, render_report
+from neurosig.tl import signature_correlations
+
+from .browser import check_page, chromium
+
+needs_browser = pytest.mark.skipif(
+    chromium() is None and not os.environ.get("NEUROSIG_REQUIRE_BROWSER"),
+    reason="Chromium not installed (apt-get install chromium; CI sets NEUROSIG_REQUIRE_BROWSER=1)",
+)
+
+
+def test_report_has_every_section_with_figures(default_run):
+    html = (default_run / "report.html").read_text()
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in html
+    assert "Not drawn" not in html  # the default dataset has malignant cells, states, communication
+    assert html.count("data:image/png;base64,") >= 6
+    assert "<script" not in html and "http://" not in html and "https://" not in html  # self-contained
+
+
+@needs_browser
+def test_report_loads_in_chromium_without_errors(default_run, tmp_path):
+    page = check_page(default_run / "report.html", tmp_path)
+    assert page["sections"] == list(SECTIONS)
+    assert len(page["images"]) >= 6
+    broken = [
+        alt for alt, complete, width, height in page["images"] if not (complete and width > 0 and height > 0)
+    ]
+    assert broken == []
+    assert page["errors"] == [] and page["console"] == []
+
+
+@needs_browser
+def test_browser_check_catches_a_broken_page(tmp_path):
+    # the check itself must fail on what it is meant to catch: a broken image, a console error
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        '<!DOCTYPE html><html><head><title>x</title></head><body><section id="a"></section>'
+        '<img alt="broken" src="data:image/png;base64,AAAA">'
+        '<script>console.error("boom")</script></body></html>'
+    )
+    page = check_page(bad, tmp_path)
+    assert page["sections"] == ["a"]
+    assert page["images"][0][2] == 0  # natural width 0: not decoded
+    assert any("boom" in e for e in page["errors"]) and any("failed to load IMG" in e for e in page["errors"])
+
+
+def test_sections_explain_what_cannot_be_drawn(default_run):
+    a = ad.read_h5ad(default_run / "cells.h5ad")
+    del a.uns["neurosig"]["communication"]
+    a.obs["neftel_state"] = "NA"
+    html = render_report(a)
+    assert "Not drawn: communication was not inferred" in html
+    assert "Not drawn: the claims were not tested" in html
+    assert 'id="states"' in html and "no malignant cell has a Neftel state" in html
+
+
+def test_signature_correlations_are_within_patient_fisher_averages(default_run):
+    a = ad.read_h5ad(default_run / "cells.h5ad")
+    sigs = ["neural_interaction_composite", "MHC_I_machinery", "Neftel2019_OPC"]
+    corr = signature_correlations(a, signatures=sigs, min_cells=20)
+    scores = pd.DataFrame(a.obsm["neurosig_score_genes"], index=a.obs_names)[sigs]
+    mal = (a.obs["cell_type"] == "malignant").to_numpy()
+    z, w = 0.0, 0.0
+    for _, s in scores[mal].groupby(a.obs.loc[mal, "patient"].astype(str).to_numpy()):
+        if len(s) >= 20:
+            rho = sps.spearmanr(s.iloc[:, 0], s.iloc[:, 1]).statistic
+            z += (len(s) - 3) * np.arctanh(rho)
+            w += len(s) - 3
+    assert corr.iloc[0, 1] == pytest.approx(np.tanh(z / w), abs=1e-10)
+    assert sum(corr.attrs["groups"].values()) <= mal.sum()
+    pooled = signature_correlations(a, signatures=sigs, groupby=None)
+    assert pooled.iloc[0, 1] == pytest.approx(
+        sps.spearmanr(scores[mal].iloc[:, 0], scores[mal].iloc[:, 1]).statistic
+    )
