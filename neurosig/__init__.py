@@ -1,9 +1,11 @@
 """neurosig: test the neuron -> immune -> tumour axis of glioma on public single-cell data.
 
-The package follows scanpy's layout: :mod:`neurosig.datasets` loads public glioma
-datasets into one harmonised AnnData schema, :mod:`neurosig.pp` holds preprocessing
-and quality control. Later stages (annotate, score, communicate, claims, export) build
-on the same schema.
+The package follows scanpy's layout and the pipeline's order: :mod:`neurosig.datasets`
+loads public glioma datasets into one harmonised AnnData schema (``pp``: QC),
+:mod:`neurosig.annotate` labels cells, :mod:`neurosig.score` scores signatures,
+:mod:`neurosig.communicate` infers ligand-receptor communication, :mod:`neurosig.claims`
+tests the review's claims and :mod:`neurosig.export` writes per-patient scores and the
+report; ``tl`` and ``pl`` gather the tools and plots for notebooks.
 """
 
 from __future__ import annotations
@@ -15,6 +17,18 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
-from . import annotate, claims, communicate, datasets, pl, pp, score, sim, tl  # noqa: E402
+from . import annotate, claims, communicate, datasets, export, pl, pp, score, sim, tl  # noqa: E402
 
-__all__ = ["__version__", "annotate", "claims", "communicate", "datasets", "pl", "pp", "score", "sim", "tl"]
+__all__ = [
+    "__version__",
+    "annotate",
+    "claims",
+    "communicate",
+    "datasets",
+    "export",
+    "pl",
+    "pp",
+    "score",
+    "sim",
+    "tl",
+]
