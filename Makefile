@@ -2,13 +2,14 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-OUT ?= results/default
+CORES ?= 2
+CONFIG ?= workflows/config.yaml
 SHARED_DATA := $(abspath ../shared/data)
 ifneq ($(wildcard $(SHARED_DATA)),)
 export NEUROSIG_MIRRORS ?= $(SHARED_DATA)
 endif
 
-.PHONY: install run test lint clean
+.PHONY: install browser run test lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +19,21 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-run: install
-	$(VENV)/bin/neurosig run --out $(OUT)
+# Debian's chromium, for the test that opens the HTML report in a real browser.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    else echo "chromium not found and cannot be installed here: the browser test will be skipped"; fi; }
 
-test: install
+# The workflow over every dataset available offline (the default dataset at least):
+# results/workflow/<dataset>/ and the pooled results/workflow/{report.html,evidence.csv,...}
+run: install
+	$(VENV)/bin/neurosig workflow --config $(CONFIG) --cores $(CORES)
+
+test: install browser
 	$(PY) -m ruff check neurosig tests scripts benchmarks
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) results .snakemake .pytest_cache

@@ -114,7 +114,7 @@ def datasets_parsers() -> None:
 def run_cmd(
     dataset, input_path, patient_key, label_key, sample_key, value_type, out, seed, n_perms, no_progress
 ):
-    """Load, harmonise, QC and score one dataset; write cells.h5ad and per-patient tables."""
+    """The whole pipeline on one dataset: tables, patient scores, report.html (see docs/exports.md)."""
     from .pipeline import run
 
     try:

@@ -32,7 +32,8 @@ def write_communication(adata: ad.AnnData, out: str | Path, figures: bool = True
                 store[key].to_csv(tmp, index=False, float_format="%.6g")
             paths[name] = out / name
     meta = {k: v for k, v in store.items() if not hasattr(v, "to_csv")}
-    paths["communication.json"] = write_text(out / "communication.json", json.dumps(to_plain(meta), indent=1, sort_keys=True))
+    text = json.dumps(to_plain(meta), indent=1, sort_keys=True)
+    paths["communication.json"] = write_text(out / "communication.json", text)
     if figures and "table" in store:
         import matplotlib
 

@@ -47,6 +47,10 @@ def chromium() -> str | None:
 
 def check_page(html_path: Path, work: Path) -> dict:
     """Sections, images (alt, complete, width, height), errors and Chromium's console lines."""
+    if chromium() is None:
+        raise AssertionError(
+            "Chromium is required (NEUROSIG_REQUIRE_BROWSER) but not found: apt-get install chromium"
+        )
     text = html_path.read_text()
     probe = work / f"probe_{html_path.name}"
     probe.write_text(re.sub(r"<head>", "<head>" + _HOOK, text, count=1))
