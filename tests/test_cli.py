@@ -71,6 +71,18 @@ def test_run_tirosh(tmp_path):
     assert (evidence["verdict"] == "not testable").any() and evidence["reason"].notna().any()
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["outputs"]["summary.csv"] and prov["versions"]["scanpy"]
+    assert (
+        prov["source"] == {"dataset": "tirosh2016_oligodendroglioma"}
+        and prov["parameters"]["n_perms"] == 1000
+    )
+    # every other output is listed with its hash: provenance.json, written last, marks a complete run
+    assert set(prov["outputs"]) == {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()} - {
+        "provenance.json"
+    }
+    scores = pd.read_parquet(out / "patient_scores.parquet")
+    assert list(scores["patient"]) == ["MGH36", "MGH53", "MGH54", "MGH93", "MGH97"]
+    assert scores["n_cells"].sum() == 184 and (scores["n__malignant"] == summary["malignant"]).all()
+    assert (out / "report.html").stat().st_size > 100_000
     assert not list(out.glob("*.part")) and not list(out.glob(".*"))
 
 
@@ -206,6 +218,19 @@ def test_run_seed_reaches_scoring(tmp_path):
     a = ad.read_h5ad(out / "cells.h5ad")
     assert a.uns["neurosig"]["run_parameters"]["seed"] == 7
     assert a.uns["neurosig"]["scores"]["neurosig_score_genes"]["random_state"] == 7
+    # a second run with the same seed: byte-identical outputs (only provenance.json has a clock)
+    again = tmp_path / "s7again"
+    result = CliRunner().invoke(
+        main,
+        ["run", "--dataset", "tirosh2016_oligodendroglioma_infercnvpy", "--out", str(again), "--seed", "7"],
+    )
+    assert result.exit_code == 0, result.output
+    for stage in ("harmonise", "annotate", "score", "communicate", "test", "export"):
+        assert f"{stage} done in" in result.output  # progress, one line per stage
+    assert f"files in {again.resolve()}" in result.output
+    files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file() and p.name != "provenance.json")
+    assert len(files) >= 20
+    assert [f for f in files if (out / f).read_bytes() != (again / f).read_bytes()] == []
 
 
 @needs_mirror

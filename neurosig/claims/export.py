@@ -26,12 +26,15 @@ def write_evidence(evidence: pd.DataFrame, per_patient: pd.DataFrame, out: str |
             table.to_csv(tmp, index=False, float_format="%.6g")
         paths[name] = out / name
     testable = evidence.loc[evidence["verdict"] != "not testable", "claim"].unique()
-    for claim in testable:
-        ax = forest(evidence, claim, per_patient=per_patient)
-        name = f"forest/{claim}.png"
-        (out / "forest").mkdir(exist_ok=True)
-        with atomic_path(out / name) as tmp:
-            ax.figure.savefig(tmp, dpi=100, format="png")
-        plt.close(ax.figure)
-        paths[name] = out / name
+    from ..pl._style import export_style
+
+    with export_style():
+        for claim in testable:
+            ax = forest(evidence, claim, per_patient=per_patient)
+            name = f"forest/{claim}.png"
+            (out / "forest").mkdir(exist_ok=True)
+            with atomic_path(out / name) as tmp:
+                ax.figure.savefig(tmp, dpi=100, format="png")
+            plt.close(ax.figure)
+            paths[name] = out / name
     return paths

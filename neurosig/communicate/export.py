@@ -41,14 +41,16 @@ def write_communication(adata: ad.AnnData, out: str | Path, figures: bool = True
         import matplotlib.pyplot as plt
 
         from ..pl import axis_diagram, communication_dotplot
+        from ..pl._style import export_style
 
-        for name, fn in (
-            ("communication_dotplot.png", communication_dotplot),
-            ("axis_diagram.png", axis_diagram),
-        ):
-            ax = fn(store["table"])
-            with atomic_path(out / name) as tmp:
-                ax.figure.savefig(tmp, dpi=110, format="png")
-            plt.close(ax.figure)
-            paths[name] = out / name
+        with export_style():
+            for name, fn in (
+                ("communication_dotplot.png", communication_dotplot),
+                ("axis_diagram.png", axis_diagram),
+            ):
+                ax = fn(store["table"])
+                with atomic_path(out / name) as tmp:
+                    ax.figure.savefig(tmp, dpi=110, format="png")
+                plt.close(ax.figure)
+                paths[name] = out / name
     return paths

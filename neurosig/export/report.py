@@ -255,9 +255,8 @@ def render_report(
     title: str = "neurosig report",
 ) -> str:
     """The report's HTML. With ``adata=None`` (pooled datasets) only evidence, patients, provenance."""
-    import matplotlib
+    from ..pl._style import export_style
 
-    matplotlib.use("Agg")
     bodies: dict[str, Callable[[], str]] = {}
     if adata is not None:
         bodies.update(
@@ -274,9 +273,11 @@ def render_report(
         provenance=lambda: _provenance(provenance or {}),
     )
     nav = " ".join(f'<a href="#{k}">{SECTIONS[k]}</a>' for k in bodies)
-    sections = "\n".join(
-        f'<section id="{k}"><h2>{SECTIONS[k]}</h2>\n{_try(draw)}\n</section>' for k, draw in bodies.items()
-    )
+    with export_style():  # the same bytes whatever other libraries did to matplotlib's settings
+        sections = "\n".join(
+            f'<section id="{k}"><h2>{SECTIONS[k]}</h2>\n{_try(draw)}\n</section>'
+            for k, draw in bodies.items()
+        )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n"

@@ -85,3 +85,13 @@ def test_signature_correlations_are_within_patient_fisher_averages(default_run):
     assert pooled.iloc[0, 1] == pytest.approx(
         sps.spearmanr(scores[mal].iloc[:, 0], scores[mal].iloc[:, 1]).statistic
     )
+
+
+def test_report_bytes_do_not_depend_on_global_matplotlib_settings(default_run):
+    # importing some libraries changes matplotlib's legend settings; exported figures must not follow
+    import matplotlib as mpl
+
+    a = ad.read_h5ad(default_run / "cells.h5ad")
+    before = render_report(a)
+    with mpl.rc_context({"legend.frameon": False, "legend.borderpad": 0.0, "lines.linewidth": 5.0}):
+        assert render_report(a) == before

@@ -1,0 +1,54 @@
+"""Pooling run folders: evidence across datasets, every patient's scores, the pooled report."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from neurosig.errors import InputDataError
+from neurosig.export import pool_runs
+from neurosig.pipeline import run
+
+from ..conftest import E2E_PERMS, needs_mirror
+
+
+@needs_mirror
+def test_two_datasets_pool(default_run, tmp_path):
+    second = tmp_path / "darmanis2015_brain"
+    run(second, dataset="darmanis2015_brain", n_perms=E2E_PERMS, progress=False)
+    paths = pool_runs([default_run, second], tmp_path / "pooled")
+    evidence = pd.read_csv(paths["evidence.csv"])
+    first = pd.read_csv(default_run / "evidence.csv")
+    assert set(evidence["dataset"]) == {first["dataset"][0], "darmanis2015_brain", "pooled"}
+    assert (evidence["dataset"] == "pooled").sum() == first["claim"].nunique()  # one pooled row per claim
+    # a claim testable in both datasets is pooled over two; in one only, it keeps that one's estimate
+    both = (
+        evidence[evidence["dataset"] != "pooled"]
+        .groupby("claim")["verdict"]
+        .apply(lambda v: (v != "not testable").sum())
+    )
+    pooled = evidence[evidence["dataset"] == "pooled"].set_index("claim")
+    for claim, n in both.items():
+        if n == 0:
+            assert pooled.loc[claim, "verdict"] == "not testable"
+    scores = pd.read_parquet(paths["patient_scores.parquet"])
+    one, two = (pd.read_parquet(d / "patient_scores.parquet") for d in (default_run, second))
+    assert len(scores) == len(one) + len(two) and list(scores.columns) == list(one.columns) == list(
+        two.columns
+    )
+    summary = pd.read_csv(paths["summary.csv"])
+    assert summary["total"].sum() == scores["n_cells"].sum()
+    assert (summary.drop(columns=["dataset", "patient"]) >= 0).all().all()  # absent types: 0, not NaN
+    html = paths["report.html"].read_text()
+    assert '<section id="evidence">' in html and '<section id="summary">' not in html
+    prov = json.loads(paths["provenance.json"].read_text())
+    assert set(prov["run_provenance_sha256"]) == {default_run.name, second.name}
+
+
+def test_unfinished_runs_are_refused(tmp_path):
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "evidence.csv").write_text("dataset,claim\n")
+    with pytest.raises(InputDataError, match="did not finish"):
+        pool_runs([tmp_path / "half"], tmp_path / "out")
