@@ -49,5 +49,9 @@ def test_wheel_ships_manifest_and_signatures(tmp_path):
         "neurosig/_resources/signatures/cell_types.yaml",
         "neurosig/_resources/signatures/genes/alias_to_symbol.tsv.gz",
         "neurosig/datasets/manifest_schema.json",
+        "neurosig/_resources/signatures/patient_scores.yaml",
+        "neurosig/_resources/workflows/Snakefile",  # `neurosig workflow` works from a wheel
+        "neurosig/_resources/workflows/config.yaml",
+        "neurosig/_resources/workflows/profiles/slurm/config.yaml",
     ):
         assert required in names, required
