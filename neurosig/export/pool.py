@@ -51,10 +51,14 @@ def pool_runs(run_dirs: Sequence[str | Path], out: str | Path) -> dict[str, Path
     ]
     table = pd.concat(scores, ignore_index=True) if scores else None
     runs = {d.name: file_hash(d / "provenance.json") for d in dirs}
+    pooled_files = ("evidence.csv", "evidence_per_patient.csv", "patient_scores.parquet", "summary.csv")
+    # what the data dictionary and report record: the pooled files' hashes, no clock, so the
+    # same runs give the same bytes (provenance.json also lists each run's provenance hash)
+    inputs = {d.name: {f: file_hash(d / f) for f in pooled_files if (d / f).is_file()} for d in dirs}
     record = {
         "neurosig_version": __version__,
         "runs": {d.name: json.loads((d / "provenance.json").read_text()).get("source", {}) for d in dirs},
-        "run_provenance_sha256": runs,
+        "input_files": inputs,
         "versions": package_versions(),
     }
     if table is not None:
@@ -65,7 +69,8 @@ def pool_runs(run_dirs: Sequence[str | Path], out: str | Path) -> dict[str, Path
     with atomic_path(out / "summary.csv") as tmp:
         summary.to_csv(tmp, index=False)
     paths["summary.csv"] = out / "summary.csv"
-    flat = {"neurosig_version": __version__, **{f"run.{k}": v for k, v in runs.items()}}
+    flat = {"neurosig_version": __version__}
+    flat.update({f"{run}/{name}": sha for run, files in inputs.items() for name, sha in files.items()})
     html = render_report(
         None,
         evidence=evidence,
@@ -75,5 +80,7 @@ def pool_runs(run_dirs: Sequence[str | Path], out: str | Path) -> dict[str, Path
         title=f"neurosig: {len(dirs)} datasets pooled",
     )
     paths["report.html"] = write_report(out / "report.html", html)
-    paths["provenance.json"] = write_provenance(out, paths, runs=record["runs"], run_provenance_sha256=runs)
+    paths["provenance.json"] = write_provenance(
+        out, paths, runs=record["runs"], input_files=inputs, run_provenance_sha256=runs
+    )
     return paths

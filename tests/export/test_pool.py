@@ -45,6 +45,14 @@ def test_two_datasets_pool(default_run, tmp_path):
     assert '<section id="evidence">' in html and '<section id="summary">' not in html
     prov = json.loads(paths["provenance.json"].read_text())
     assert set(prov["run_provenance_sha256"]) == {default_run.name, second.name}
+    # the runs' provenance.json holds a clock: its hash must not reach files that should be byte-stable
+    for sha in prov["run_provenance_sha256"].values():
+        assert sha not in html and sha not in paths["patient_scores.schema.json"].read_text()
+    # pooling the same runs again: byte-identical tables, data dictionary and report
+    again = pool_runs([default_run, second], tmp_path / "again")
+    for name, path in paths.items():
+        if name != "provenance.json":
+            assert again[name].read_bytes() == path.read_bytes(), name
 
 
 def test_unfinished_runs_are_refused(tmp_path):
