@@ -141,7 +141,7 @@ def run(
         )
     for name in list(STAGES)[1:]:
         with say(name):
-            STAGES[name](adata, seed=seed, n_perms=n_perms)
+            STAGES[name](adata, seed=seed, n_perms=n_perms, progress=progress)
     with say("export"):
         written = write_run(adata, out, started=start)
     if progress:
@@ -197,7 +197,7 @@ def annotate_if_needed(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
         adata.uns["neurosig"]["annotation"]["cnv_skipped"] = str(err)
 
 
-def score_cells(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
+def score_cells(adata: ad.AnnData, seed: int = 0, progress: bool = False, **_: Any) -> None:
     """Score the whole library on ``X``; add Neftel states when the meta-modules score."""
     import warnings
 
@@ -207,12 +207,14 @@ def score_cells(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
     _record(adata, seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # refused low-coverage sets are recorded in .uns
-        scores = score(adata, None, method="score_genes", random_state=seed)
+        scores = score(adata, None, method="score_genes", random_state=seed, progress=progress)
     if all(m in scores.columns for ms in NEFTEL_STATES.values() for m in ms):
         neftel_states(adata, key="neurosig_score_genes")
 
 
-def communicate_cells(adata: ad.AnnData, seed: int = 0, n_perms: int = 1000, **_: Any) -> None:
+def communicate_cells(
+    adata: ad.AnnData, seed: int = 0, n_perms: int = 1000, progress: bool = False, **_: Any
+) -> None:
     """Communication between cell types, over all cells and per patient.
 
     CellPhoneDB v5 is read from the data mirror or cache; where it cannot be had (a
@@ -229,7 +231,9 @@ def communicate_cells(adata: ad.AnnData, seed: int = 0, n_perms: int = 1000, **_
     _record(adata, seed=seed, n_perms=n_perms)
     try:
         try:
-            communicate(adata, "cell_type", sample_key="patient", n_perms=n_perms, seed=seed)
+            communicate(
+                adata, "cell_type", sample_key="patient", n_perms=n_perms, seed=seed, progress=progress
+            )
         except FetchError as err:
             warnings.warn(
                 f"CellPhoneDB v5 is not available ({err}); using liana's consensus resource, which "
@@ -244,6 +248,7 @@ def communicate_cells(adata: ad.AnnData, seed: int = 0, n_perms: int = 1000, **_
                 n_perms=n_perms,
                 seed=seed,
                 resource="liana_consensus",
+                progress=progress,
             )
     except InputDataError as err:
         warnings.warn(f"communication not inferred: {err}", UserWarning, stacklevel=2)

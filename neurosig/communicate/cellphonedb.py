@@ -36,6 +36,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from tqdm.auto import tqdm
 
 from ..datasets.genes import fraction_ensembl, fraction_mouse_like
 from ..errors import InputDataError
@@ -183,6 +184,7 @@ def cellphonedb(
     keep_all: bool = False,
     perm_chunk: int = 32,
     chunk_size: int = 20000,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Ligand-receptor means, detection fractions and permutation p-values per group pair.
 
@@ -211,6 +213,8 @@ def cellphonedb(
         Fewest resource genes (as a fraction) that must be in the data.
     keep_all
         Keep rows that fail ``expr_prop`` (their ``pvalue`` is 1).
+    progress
+        Show a progress bar over the chunks of shuffles.
     perm_chunk
         Shuffles computed together (memory: ``perm_chunk * groups * genes * 16`` bytes).
     chunk_size
@@ -301,7 +305,8 @@ def cellphonedb(
             # so its cells (often half of them: malignant) are never visited in the shuffles
             big = int(np.argmax(data.sizes))
             totals = np.asarray(xs.sum(axis=0, dtype=np.float64)).ravel()
-            for start in range(0, n_perms, perm_chunk):
+            starts = range(0, n_perms, perm_chunk)
+            for start in tqdm(starts, desc="shuffles", unit="chunk", disable=not progress, leave=False):
                 n = min(perm_chunk, n_perms - start)
                 labels = permuted_labels(data.codes, rng, n)
                 labels[labels == big] = -1
