@@ -82,29 +82,46 @@ def datasets_parsers() -> None:
         click.echo(f"{p.name:24s} {p.kind:7s} {p.desc}")
 
 
+#: Where a run's cells come from: a manifest id, or a user h5ad and how to read it.
+SOURCE_OPTIONS = [
+    click.option(
+        "--dataset",
+        "dataset",
+        default=None,
+        help="Manifest dataset id (default: Tirosh 2016 from the mirror, else the infercnvpy copy).",
+    ),
+    click.option(
+        "--input",
+        "input_path",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        help="Your own .h5ad instead of a manifest dataset.",
+    ),
+    click.option("--patient-key", default=None, help="obs column with the patient id (with --input)."),
+    click.option("--label-key", default=None, help="obs column with cell-type labels (with --input)."),
+    click.option("--sample-key", default=None, help="obs column with the sample id (with --input)."),
+    click.option(
+        "--value-type",
+        default=None,
+        type=click.Choice(["counts", "tpm", "cpm", "log2_tpm10", "log1p_cp10k", "centred_log"]),
+        help="Scale of the input values (with --input; default: detect counts).",
+    ),
+]
+
+
+def _with(options):
+    """Apply a list of click options in order."""
+
+    def wrap(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return wrap
+
+
 @main.command("run")
-@click.option(
-    "--dataset",
-    "dataset",
-    default=None,
-    help="Manifest dataset id (default: Tirosh 2016 from the mirror, else the infercnvpy copy).",
-)
-@click.option(
-    "--input",
-    "input_path",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Your own .h5ad instead of a manifest dataset.",
-)
-@click.option("--patient-key", default=None, help="obs column with the patient id (with --input).")
-@click.option("--label-key", default=None, help="obs column with cell-type labels (with --input).")
-@click.option("--sample-key", default=None, help="obs column with the sample id (with --input).")
-@click.option(
-    "--value-type",
-    default=None,
-    type=click.Choice(["counts", "tpm", "cpm", "log2_tpm10", "log1p_cp10k", "centred_log"]),
-    help="Scale of the input values (with --input; default: detect counts).",
-)
+@_with(SOURCE_OPTIONS)
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random step.")
 @click.option(
@@ -143,29 +160,8 @@ def stage() -> None:
     """One pipeline stage at a time (what the Snakemake workflow runs, one rule each)."""
 
 
-_source_options = [
-    click.option("--dataset", default=None, help="Manifest dataset id (default: the default dataset)."),
-    click.option(
-        "--input",
-        "input_path",
-        type=click.Path(exists=True, dir_okay=False),
-        default=None,
-        help="A user .h5ad.",
-    ),
-]
-
-
-def _with(options):
-    def wrap(f):
-        for option in reversed(options):
-            f = option(f)
-        return f
-
-    return wrap
-
-
 @stage.command("fetch")
-@_with(_source_options)
+@_with(SOURCE_OPTIONS[:2])
 @click.option(
     "--out", "out", type=click.Path(dir_okay=False), required=True, help="Record (.json) of the files."
 )
@@ -180,11 +176,7 @@ def stage_fetch(dataset, input_path, out) -> None:
 
 
 @stage.command("harmonise")
-@_with(_source_options)
-@click.option("--patient-key", default=None, help="obs column with the patient id (with --input).")
-@click.option("--label-key", default=None, help="obs column with cell-type labels (with --input).")
-@click.option("--sample-key", default=None, help="obs column with the sample id (with --input).")
-@click.option("--value-type", default=None, help="Scale of the input values (with --input).")
+@_with(SOURCE_OPTIONS)
 @click.option("--name", default=None, help="Dataset name of a user .h5ad (default: the file name).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output .h5ad.")
 def stage_harmonise(dataset, input_path, patient_key, label_key, sample_key, value_type, name, out) -> None:

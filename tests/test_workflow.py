@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import anndata as ad
 import pandas as pd
 import pytest
 import yaml
@@ -128,3 +129,33 @@ def test_killed_workflow_resumes_and_matches_a_direct_run(tmp_path, default_run)
     for stage in STAGES:
         assert (tmp_path / "results" / "logs" / dataset / f"{stage}.log").is_file()
         assert (tmp_path / "results" / "benchmarks" / dataset / f"{stage}.tsv").is_file()
+
+
+def test_user_h5ad_inputs_reach_the_stage_commands(tmp_path):
+    """A config's `inputs:` entry: the planned commands read the file with its keys, and the
+    fetch and harmonise stages run on it under the entry's name."""
+    from neurosig.datasets import load
+
+    src = load("tirosh2016_oligodendroglioma_infercnvpy")
+    user = ad.AnnData(X=src.layers["tpm"], obs=src.obs[["patient"]].astype(str), var=src.var[[]])
+    user.write_h5ad(tmp_path / "mine.h5ad")
+    spec = {"path": str(tmp_path / "mine.h5ad"), "patient_key": "patient", "value_type": "tpm"}
+    config = _config(tmp_path, datasets=[], inputs={"my_cohort": spec})
+    result = _workflow(tmp_path, "--config", str(config), "-n", "--", "--printshellcmds")
+    assert result.returncode == 0, result.stderr
+    planned = f"stage harmonise --input {tmp_path / 'mine.h5ad'} --patient-key patient --value-type tpm"
+    assert planned in result.stdout and "--name my_cohort" in result.stdout
+    assert "results/my_cohort/provenance.json" in result.stdout
+
+    fetched = tmp_path / "fetch.json"
+    run = subprocess.run(
+        [*NEUROSIG, "stage", "fetch", "--input", spec["path"], "--out", str(fetched)], check=True
+    )
+    assert run.returncode == 0 and "sha256" in fetched.read_text()
+    out = tmp_path / "harmonised.h5ad"
+    cmd = [*NEUROSIG, "stage", "harmonise", "--input", spec["path"], "--patient-key", "patient"]
+    cmd += ["--value-type", "tpm", "--name", "my_cohort", "--out", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    harmonised = ad.read_h5ad(out)
+    assert harmonised.n_obs == 184 and set(harmonised.obs["dataset"]) == {"my_cohort"}
+    assert harmonised.uns["neurosig"]["source"]["sha256"]
