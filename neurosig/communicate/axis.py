@@ -100,9 +100,16 @@ def sender_proxy(ligand: str, ligand_complex: str) -> str:
 
 
 def on_axis_of(table: pd.DataFrame, axis_id: str) -> np.ndarray:
-    """Boolean mask (a NumPy array, safe on empty tables) of a table's on-axis rows of one axis claim."""
+    """Rows on one axis claim: its pair (``claim`` lists ``axis_id``) between its own senders and receivers.
+
+    A pair shared by two claims (``C6;C7``) is on the axis of each only between that
+    claim's cell types: ``on_axis`` (true when *some* claim's cell types match) is not enough.
+    A NumPy array, safe on empty tables.
+    """
     if not len(table):
         return np.zeros(0, dtype=bool)
-    on = table["on_axis"].astype(str).isin(["True", "true", "1"]).to_numpy(dtype=bool)
+    claim = load_axis()["claims"][axis_id]
     ids = np.array([axis_id in str(v).split(";") for v in table["claim"]], dtype=bool)
-    return on & ids
+    senders = table["sender"].astype(str).isin(claim["senders"]).to_numpy()
+    receivers = table["receiver"].astype(str).isin(claim["receivers"]).to_numpy()
+    return ids & senders & receivers

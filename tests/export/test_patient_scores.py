@@ -45,12 +45,16 @@ def _toy() -> ad.AnnData:
         },
         index=a.obs_names,
     )
+    # C6: malignant -> T cells; C7: Tregs/myeloid -> T cells. A pair listed under both claims
+    # counts for a claim only between that claim's own cell types.
     per = pd.DataFrame(
         {
-            "sample": ["P1", "P1", "P2"],
-            "on_axis": [True, True, False],
-            "claim": ["C6", "C6;C7", "C6"],
-            "lr_means": [0.3, 0.7, 5.0],
+            "sample": ["P1", "P1", "P1", "P2"],
+            "sender": ["malignant", "malignant", "macrophage", "oligodendrocyte"],
+            "receiver": ["T_CD8", "T_CD8", "T_CD8", "T_CD8"],
+            "on_axis": [True, True, True, False],
+            "claim": ["C6", "C6;C7", "C6;C7", "C6"],
+            "lr_means": [0.3, 0.7, 0.5, 5.0],
         }
     )
     a.uns["neurosig"] = {"communication": {"by_sample": per}}
@@ -82,8 +86,8 @@ def test_neftel_fractions_and_axis_strengths():
     assert t.loc["P2", "neftel__NPC__frac"] == 0.5
     assert np.isnan(t.loc["P3", "neftel__MES__frac"])
     assert t.loc["P1", "axis__C6__lr_means"] == 0.7  # strongest on-axis pair
-    assert t.loc["P1", "axis__C7__lr_means"] == 0.7
-    assert t.loc["P2", "axis__C6__lr_means"] == 0  # tested, the pair is not on the axis
+    assert t.loc["P1", "axis__C7__lr_means"] == 0.5  # malignant -> T is not a C7 route
+    assert t.loc["P2", "axis__C6__lr_means"] == 0  # tested, the pair is not between C6's cell types
     assert np.isnan(t.loc["P3", "axis__C6__lr_means"])  # not tested
 
 
