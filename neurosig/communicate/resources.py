@@ -7,7 +7,16 @@ Every resource becomes one table with a row per interaction:
     e.g. ``GLS_SLC17A7`` for glutamate released through VGLUT1.
 ``ligand_complex``, ``receptor_complex``
     The resource's own name of each partner (a complex name such as
-    ``Glutamate_byGLS_and_SLC17A7``, or the gene symbol for a single protein).
+    ``Glutamate_byGLS_and_SLC17A7``, or the gene symbol for a single protein). Names
+    are unique per partner: a CellPhoneDB complex named like a gene (``GALR1``, the
+    GALR1 + GPR151 receptor) is named by its subunits joined by ``+``
+    (``GALR1+GPR151``, as CellPhoneDB's ``interactors`` column writes it), so that it
+    stays apart from the single protein GALR1.
+``ligand_id``, ``receptor_id``
+    The partner ids the table is keyed on: for CellPhoneDB, ``simple:<UniProt>`` or
+    ``complex:<complex_name>`` exactly as ``cellphonedb`` writes ``partner_a`` and
+    ``partner_b``; for other resources, the partner's name. Every interaction of the
+    resource is one row (CellPhoneDB v5: all 2,911 of ``interaction_input.csv``).
 ``ligand_kind``
     ``protein`` or ``metabolite`` (CellPhoneDB encodes a small-molecule ligand by
     its last biosynthetic enzyme and a transporter, ``<Metabolite>_by<ENZYME>...``).
@@ -40,6 +49,8 @@ RESOURCE_COLUMNS = [
     "receptor",
     "ligand_complex",
     "receptor_complex",
+    "ligand_id",
+    "receptor_id",
     "ligand_kind",
     "classification",
     "directionality",
@@ -61,25 +72,37 @@ def _read_cellphonedb_v5(entry: dict) -> pd.DataFrame:
     # One symbol per UniProt id: the first gene_name row, as gene_input lists it.
     uniprot_to_gene = genes.drop_duplicates("uniprot").set_index("uniprot")["gene_name"]
     subunit_cols = [c for c in complexes.columns if c.startswith("uniprot_")]
+    symbols = set(genes["gene_name"].dropna())
 
-    def members(row: pd.Series) -> str | None:
+    def members(row: pd.Series) -> list[str] | None:
         ids = [row[c] for c in subunit_cols if isinstance(row[c], str)]
-        symbols = [uniprot_to_gene.get(u) for u in ids]
-        return None if any(s is None for s in symbols) else "_".join(symbols)
+        units = [uniprot_to_gene.get(u) for u in ids]
+        return None if any(s is None for s in units) else units
 
-    complex_genes = complexes.set_index("complex_name").apply(members, axis=1)
+    complex_units = complexes.set_index("complex_name").apply(members, axis=1)
 
-    def partner(name: str) -> str | None:
-        if name in complex_genes.index:
-            return complex_genes[name]
-        return uniprot_to_gene.get(name)
+    def partner(pid: str) -> tuple[str | None, str, str]:
+        """(gene units joined by '_', unique name, CellPhoneDB partner id) of one partner."""
+        if pid in complex_units.index:
+            units = complex_units[pid]
+            if units is None:
+                return None, pid, f"complex:{pid}"
+            # a complex named like a gene (GALR1 = GALR1 + GPR151) is named by its subunits
+            name = "+".join(units) if pid in symbols else pid
+            return "_".join(units), name, f"complex:{pid}"
+        symbol = uniprot_to_gene.get(pid)
+        return symbol, symbol if symbol is not None else pid, f"simple:{pid}"
 
+    a = [partner(p) for p in interactions["partner_a"]]
+    b = [partner(p) for p in interactions["partner_b"]]
     out = pd.DataFrame(
         {
-            "ligand": interactions["partner_a"].map(partner),
-            "receptor": interactions["partner_b"].map(partner),
-            "ligand_complex": interactions["partner_a"],
-            "receptor_complex": interactions["partner_b"],
+            "ligand": [u for u, _, _ in a],
+            "receptor": [u for u, _, _ in b],
+            "ligand_complex": [n for _, n, _ in a],
+            "receptor_complex": [n for _, n, _ in b],
+            "ligand_id": [i for _, _, i in a],
+            "receptor_id": [i for _, _, i in b],
             "classification": interactions["classification"].fillna(""),
             "directionality": interactions["directionality"].fillna(""),
         }
@@ -91,11 +114,6 @@ def _read_cellphonedb_v5(entry: dict) -> pd.DataFrame:
             f"CellPhoneDB v5: {int(unresolved.sum())} interactions name a partner missing from "
             f"gene_input/complex_input (e.g. {bad}); the three files must come from one release."
         )
-    # single proteins are named by their gene symbol, as liana names them
-    single_a = ~out["ligand_complex"].isin(complex_genes.index)
-    single_b = ~out["receptor_complex"].isin(complex_genes.index)
-    out.loc[single_a, "ligand_complex"] = out.loc[single_a, "ligand"]
-    out.loc[single_b, "receptor_complex"] = out.loc[single_b, "receptor"]
     return out
 
 
@@ -123,9 +141,22 @@ _READERS = {"cellphonedb_v5": _read_cellphonedb_v5, "liana_bundled": _read_liana
 
 
 def _finish(table: pd.DataFrame, resource_id: str) -> pd.DataFrame:
-    """Add the derived columns (kind, resource, axis claim, sender proxy); one row per pair."""
-    table = table.drop_duplicates(["ligand_complex", "receptor_complex"]).reset_index(drop=True)
+    """Add the derived columns (kind, resource, axis claim, sender proxy); one row per partner pair."""
+    table = table.copy()
     table["ligand_complex"] = table["ligand_complex"].astype(str)
+    table["receptor_complex"] = table["receptor_complex"].astype(str)
+    for side in ("ligand", "receptor"):
+        if f"{side}_id" not in table:
+            table[f"{side}_id"] = table[f"{side}_complex"]
+    table = table.drop_duplicates(["ligand_id", "receptor_id"]).reset_index(drop=True)
+    clash = table.duplicated(["ligand_complex", "receptor_complex"], keep=False)
+    if clash.any():
+        rows = table.loc[clash, ["ligand_id", "receptor_id", "ligand_complex", "receptor_complex"]]
+        raise InputDataError(
+            f"{resource_id}: {int(clash.sum())} interactions with different partner ids share a "
+            f"ligand_complex/receptor_complex name (e.g. {rows.head(4).to_dict('records')}); "
+            "give each partner a unique name."
+        )
     if "ligand_kind" not in table:
         table["ligand_kind"] = [
             "metabolite" if metabolite_name(c) else "protein" for c in table["ligand_complex"]

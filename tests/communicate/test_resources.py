@@ -15,8 +15,10 @@ from ..conftest import needs_mirror
 def test_cellphonedb_v5_table_has_metabolites_as_enzyme_transporter_complexes():
     res = load_resource("cellphonedb_v5")
     assert list(res.columns) == RESOURCE_COLUMNS
-    # 2,911 curated rows, 6 of them repeat a partner pair
-    assert len(res) == 2905
+    # every one of the 2,911 curated interactions, keyed on CellPhoneDB's partner ids
+    assert len(res) == 2911
+    assert not res.duplicated(["ligand_id", "receptor_id"]).any()
+    assert not res.duplicated(["ligand_complex", "receptor_complex"]).any()
     glu = res[res["ligand_complex"] == "Glutamate_byGLS_and_SLC17A7"]
     assert set(glu["ligand"]) == {"SLC17A7_GLS"}
     assert {"GRIA1", "GRIA2", "GRIA3", "GRIA4"} <= set(glu["receptor"])
@@ -26,6 +28,38 @@ def test_cellphonedb_v5_table_has_metabolites_as_enzyme_transporter_complexes():
     il1 = res[(res["ligand"] == "IL1B")]
     assert "IL1R1_IL1RAP" in set(il1["receptor"])  # heteromeric receptor kept as a complex
     assert res.loc[res["ligand"] == "CD274", "receptor"].isin(["PDCD1"]).any()
+
+
+@needs_mirror
+def test_galanin_receptors_alone_and_with_gpr151_are_distinct_interactions():
+    # CellPhoneDB v5 names the GALR1 + GPR151 complex "GALR1", like the protein GALR1;
+    # naming single proteins by symbol once dropped the complex rows as duplicates.
+    res = load_resource("cellphonedb_v5")
+    gal = res[res["ligand"].isin(["GAL", "GALP"])]
+    pairs = set(zip(gal["ligand"], gal["receptor"], strict=True))
+    for lig in ("GAL", "GALP"):
+        for r in ("GALR1", "GALR2", "GALR3"):
+            assert (lig, r) in pairs and (lig, f"{r}_GPR151") in pairs
+    row = gal[(gal["ligand"] == "GAL") & (gal["receptor"] == "GALR1_GPR151")].iloc[0]
+    assert (row["ligand_id"], row["receptor_id"]) == ("simple:P22466", "complex:GALR1")
+    assert row["receptor_complex"] == "GALR1+GPR151"
+    single = gal[(gal["ligand"] == "GAL") & (gal["receptor"] == "GALR1")].iloc[0]
+    assert (single["receptor_id"], single["receptor_complex"]) == ("simple:P47211", "GALR1")
+    # complexes named otherwise keep CellPhoneDB's name
+    assert (res["ligand_id"] == "complex:Glutamate_byGLS_and_SLC17A7").any()
+
+
+def test_user_partner_names_that_clash_are_refused():
+    table = pd.DataFrame(
+        {
+            "ligand": ["A", "A"],
+            "receptor": ["B", "B_C"],
+            "receptor_complex": ["B", "B"],
+            "receptor_id": ["simple:B", "complex:B"],
+        }
+    )
+    with pytest.raises(InputDataError, match="unique name"):
+        load_resource(table)
 
 
 def test_liana_consensus_equals_liana_select_resource():
