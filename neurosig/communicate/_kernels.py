@@ -27,12 +27,18 @@ def group_sums(indptr, indices, data, labels, n_groups, n_genes):  # pragma: no 
 
 
 @nb.njit(parallel=True, cache=True)
-def count_null_ge(entity_means, src, lig, tgt, rec, observed, counts):  # pragma: no cover - compiled
+def count_null_hits(
+    entity_means, src, lig, tgt, rec, observed, counts, zero_if_absent, strict
+):  # pragma: no cover - compiled
     """Add, per interaction row, how many permutations reach the observed mean.
 
     ``entity_means`` is (n_perms, n_groups, n_entities); a row's null value in one
     permutation is the mean of its ligand's mean in the sender group and its receptor's
-    mean in the receiver group, compared with ``>=`` as liana does.
+    mean in the receiver group. With ``zero_if_absent`` (CellPhoneDB) the null value is 0
+    when either mean is 0, i.e. ``(x > 0) * (y > 0) * (x + y) / 2``; without it (liana)
+    it is ``(x + y) / 2``. ``strict`` counts null values ``>`` the observed one
+    (CellPhoneDB), otherwise ``>=`` (liana). Observed values are > 0, so a null value of
+    0 is never counted.
     """
     n_perm = entity_means.shape[0]
     for r in nb.prange(src.shape[0]):
@@ -43,7 +49,12 @@ def count_null_ge(entity_means, src, lig, tgt, rec, observed, counts):  # pragma
         o = observed[r]
         acc = 0
         for p in range(n_perm):
-            if (entity_means[p, s, a] + entity_means[p, t, b]) / 2.0 >= o:
+            x = entity_means[p, s, a]
+            y = entity_means[p, t, b]
+            if zero_if_absent and (x == 0.0 or y == 0.0):
+                continue
+            v = (x + y) / 2.0
+            if v > o or (not strict and v == o):
                 acc += 1
         counts[r] += acc
 

@@ -7,18 +7,26 @@ For each sender group, receiver group and interaction (ligand -> receptor):
   means, as in CellPhoneDB and liana;
 * ``lr_means`` is the mean of the ligand mean in the sender and the receptor mean in
   the receiver (0 when either is 0);
-* a row is kept when every subunit of the ligand is detected (value > 0) in at least
-  ``expr_prop`` of the sender's cells and every receptor subunit in that fraction of
-  the receiver's (liana's filter);
-* ``pvalue`` is the fraction of ``n_perms`` shuffles of the cell labels whose
-  ``lr_means`` reaches the observed one (``>=``, liana's convention).
+* a row is tested when every subunit of the ligand is detected (value > 0) in more than
+  ``expr_prop`` of the sender's cells and every receptor subunit in more than that
+  fraction of the receiver's;
+* ``n_null_hits`` counts the ``n_perms`` shuffles of the cell labels whose ``lr_means``
+  exceeds the observed one, and ``pvalue = (n_null_hits + 1) / (n_perms + 1)``, never 0
+  (CellPhoneDB's own p-value is ``n_null_hits / n_perms``).
+
+``rules`` chooses between two readings of the method. ``"cellphonedb"`` (the default)
+follows ``cellphonedb`` 5.0.1 (``cpdb_statistical_analysis_helper``): detection
+``> expr_prop``; a shuffled ``lr_means`` is ``(x > 0) * (y > 0) * (x + y) / 2``; a
+complex's shuffled mean is the minimum of its subunits' shuffled means in each shuffle;
+a shuffle counts when its mean is ``>`` the observed one. ``"liana"`` follows
+``liana.mt.cellphonedb``: detection ``>= expr_prop``; a shuffled mean is ``(x + y) / 2``
+even when a partner is absent; a complex reuses the subunit that was lowest in the
+observed data; a shuffle counts when ``>=``. ``complex_null`` overrides the complex rule
+alone.
 
 The shuffles are drawn exactly as ``liana.mt.cellphonedb`` draws them (one
 ``numpy.random.default_rng(seed).permutation`` of the cells per shuffle), so with the
-same seed, cells and ``complex_null="liana"`` the p-values equal liana's. With
-``complex_null="cellphonedb"`` (the default) a complex's null mean is the minimum of
-its subunits' permuted means in each shuffle, as CellPhoneDB computes it; liana
-instead reuses the subunit that was lowest in the observed data.
+same seed, cells and ``rules="liana"``, ``n_null_hits / n_perms`` equals liana's p-values.
 
 Observed group means are one sparse product; each chunk of shuffles is one compiled
 pass over the stored values of the genes of the rows that can be significant. The
@@ -29,6 +37,7 @@ path, and only the resource genes are kept in memory.
 from __future__ import annotations
 
 import logging
+import numbers
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -41,7 +50,7 @@ from tqdm.auto import tqdm
 from ..datasets.genes import fraction_ensembl, fraction_mouse_like
 from ..errors import InputDataError
 from ..score.engine import _check_scale, iter_chunks
-from ._kernels import count_null_ge, group_sums, permuted_labels
+from ._kernels import count_null_hits, group_sums, permuted_labels
 from .axis import on_axis
 from .resources import load_resource
 
@@ -62,6 +71,7 @@ TABLE_COLUMNS = [
     "receptor_means",
     "receptor_props",
     "lr_means",
+    "n_null_hits",
     "pvalue",
     "qvalue",
     "claim",
@@ -169,6 +179,45 @@ def _entities(resource: pd.DataFrame, gene_pos: dict[str, int]):
     return names, padded, index
 
 
+RULES = ("cellphonedb", "liana")
+
+
+def _check_n_perms(n_perms) -> int:
+    """``None`` or 0: no p-values; otherwise an integer >= 2 (one shuffle cannot give p < 0.5)."""
+    if n_perms is None:
+        return 0
+    if isinstance(n_perms, bool) or not isinstance(n_perms, numbers.Integral):
+        raise InputDataError(f"n_perms is a number of shuffles (an integer), not {n_perms!r}.")
+    n_perms = int(n_perms)
+    if n_perms < 0 or n_perms == 1:
+        raise InputDataError(
+            f"n_perms={n_perms}: give at least 2 shuffles (with p = (b + 1) / (n_perms + 1) one shuffle "
+            "cannot give a p-value below 0.5; 1,000 is the usual number), or 0/None for no p-values."
+        )
+    return n_perms
+
+
+def _min_abs_per_column(x: sp.csr_matrix) -> np.ndarray:
+    """Smallest |stored value| of each column (inf for an empty column)."""
+    xc = sp.csc_matrix(x)
+    out = np.full(xc.shape[1], np.inf)
+    filled = np.diff(xc.indptr) > 0
+    if filled.any():
+        out[filled] = np.minimum.reduceat(np.abs(xc.data), xc.indptr[:-1][filled])
+    return out
+
+
+def _zero_exact(perm_sums: np.ndarray, big: int, min_abs: np.ndarray) -> None:
+    """Set to 0 the largest group's sums that are rounding residue of ``total - others``.
+
+    A group holding any cell that expresses a gene has a sum at least that gene's
+    smallest stored value away from 0; anything closer is a group without such cells,
+    whose mean CellPhoneDB's ``x > 0`` rule must see as exactly 0.
+    """
+    s = perm_sums[:, big, :]
+    s[np.abs(s) < 0.5 * min_abs[None, :]] = 0.0
+
+
 def cellphonedb(
     adata: ad.AnnData | str,
     groupby: str = "cell_type",
@@ -179,7 +228,8 @@ def cellphonedb(
     min_cells: int = 5,
     n_perms: int | None = 1000,
     seed: int = 1337,
-    complex_null: Literal["cellphonedb", "liana"] = "cellphonedb",
+    rules: Literal["cellphonedb", "liana"] = "cellphonedb",
+    complex_null: Literal["cellphonedb", "liana"] | None = None,
     min_resource_coverage: float = 0.05,
     keep_all: bool = False,
     perm_chunk: int = 32,
@@ -199,16 +249,22 @@ def cellphonedb(
         Resource id (``cellphonedb_v5``, ``liana_consensus``) or a table with ``ligand`` and
         ``receptor`` columns.
     expr_prop
-        Minimum fraction of cells of a group in which every subunit must be detected.
+        Fraction of cells of a group in which every subunit must be detected: more than
+        this fraction with ``rules="cellphonedb"``, at least this fraction with ``"liana"``.
     min_cells
         Groups with fewer cells are skipped and listed (``.attrs["skipped_groups"]``).
     n_perms
-        Label shuffles for the p-values; ``None`` or 0 for none.
+        Label shuffles for the p-values (an integer >= 2); ``None`` or 0 for none.
     seed
         Seed of the shuffles (liana's default is 1337).
+    rules
+        ``cellphonedb`` (``cellphonedb`` 5.0.1's detection threshold, null mean, complex
+        null and ``>`` comparison) or ``liana`` (``liana.mt.cellphonedb``'s); see the
+        module docstring.
     complex_null
-        ``cellphonedb``: a complex's permuted mean is the minimum over its subunits in
-        each shuffle; ``liana``: the subunit lowest in the observed data is reused.
+        Overrides the complex rule of ``rules`` alone: ``cellphonedb``, a complex's
+        shuffled mean is the minimum over its subunits in each shuffle; ``liana``, the
+        subunit lowest in the observed data is reused. ``None``: as ``rules``.
     min_resource_coverage
         Fewest resource genes (as a fraction) that must be in the data.
     keep_all
@@ -222,18 +278,30 @@ def cellphonedb(
 
     Returns
     -------
-    A tidy table with columns :data:`TABLE_COLUMNS`, sorted by ``lr_means``. ``qvalue``
-    is Benjamini-Hochberg over the rows returned. ``.attrs`` records the groups, their
-    sizes, skipped groups and the parameters.
+    A tidy table with columns :data:`TABLE_COLUMNS` plus ``ligand_units``,
+    ``receptor_units`` (the resource's ``ligand``/``receptor``: subunits joined by ``_``)
+    and ``ligand_id``, ``receptor_id`` (the resource's partner ids, CellPhoneDB's
+    ``simple:<UniProt>``/``complex:<name>``), sorted by ``lr_means``.
+    ``n_null_hits`` is the number of shuffles whose ``lr_means`` reached the observed
+    one (``>`` or ``>=``, per ``rules``) and ``pvalue = (n_null_hits + 1) / (n_perms + 1)``;
+    rows not shuffled (``lr_means`` 0, or failing ``expr_prop`` with ``keep_all``) have
+    ``n_null_hits = n_perms`` and ``pvalue`` 1; without shuffles ``pvalue`` is NaN and
+    ``n_null_hits`` 0. ``qvalue`` is Benjamini-Hochberg over the rows returned.
+    ``.attrs`` records the groups, their sizes, skipped groups and the parameters.
     """
     if isinstance(adata, str):
         from ..score._lazy import LazyH5ad
 
         adata = LazyH5ad(adata)
-    if complex_null not in ("cellphonedb", "liana"):
+    if rules not in RULES:
+        raise InputDataError(f"rules must be 'cellphonedb' or 'liana', not {rules!r}.")
+    complex_null = rules if complex_null is None else complex_null
+    if complex_null not in RULES:
         raise InputDataError(f"complex_null must be 'cellphonedb' or 'liana', not {complex_null!r}.")
     if not 0 <= expr_prop <= 1:
         raise InputDataError(f"expr_prop is a fraction of cells (0-1), not {expr_prop}.")
+    n_perms = _check_n_perms(n_perms)
+    cpdb_rules = rules == "cellphonedb"
     res = load_resource(resource)
     res_genes = {g for e in pd.concat([res["ligand"], res["receptor"]]) for g in str(e).split("_")}
     present = set(check_gene_names(pd.Index(adata.var_names), res_genes, min_resource_coverage))
@@ -248,7 +316,7 @@ def cellphonedb(
     sums = np.asarray((member @ x).todense())
     nnz = np.asarray((member @ (x != 0).astype(np.float64)).todense())
     means, props = sums / data.sizes[:, None], nnz / data.sizes[:, None]
-    # genes never detected in the kept cells count as absent (as liana drops them)
+    # genes never detected in the kept cells count as absent (as CellPhoneDB and liana drop them)
     detected = set(np.asarray(data.genes)[nnz.sum(axis=0) > 0])
     usable = res["ligand"].map(lambda e: set(e.split("_")) <= detected) & res["receptor"].map(
         lambda e: set(e.split("_")) <= detected
@@ -276,13 +344,15 @@ def cellphonedb(
     lig_r, rec_r = lig[row_int], rec[row_int]
     lig_mean = ent_means[src, lig_r]
     rec_mean = ent_means[tgt, rec_r]
-    expressed = np.minimum(ent_min_props[src, lig_r], ent_min_props[tgt, rec_r]) >= expr_prop
+    min_prop = np.minimum(ent_min_props[src, lig_r], ent_min_props[tgt, rec_r])
+    expressed = min_prop > expr_prop if cpdb_rules else min_prop >= expr_prop
     lr_means = np.where((lig_mean == 0) | (rec_mean == 0), 0.0, (lig_mean + rec_mean) / 2.0)
     rows = np.flatnonzero(expressed) if not keep_all else np.arange(src.size)
 
     pvalue = np.full(rows.size, np.nan)
+    hits = np.zeros(rows.size, dtype=np.int64)
     if n_perms:
-        pvalue = np.ones(rows.size)
+        hits[:] = n_perms  # rows that are not shuffled: p = 1
         # only rows that can reach significance are shuffled, and only their genes are read
         need = np.flatnonzero(expressed[rows] & (lr_means[rows] > 0))
         if need.size:
@@ -305,6 +375,7 @@ def cellphonedb(
             # so its cells (often half of them: malignant) are never visited in the shuffles
             big = int(np.argmax(data.sizes))
             totals = np.asarray(xs.sum(axis=0, dtype=np.float64)).ravel()
+            min_abs = _min_abs_per_column(xs)
             starts = range(0, n_perms, perm_chunk)
             for start in tqdm(starts, desc="shuffles", unit="chunk", disable=not progress, leave=False):
                 n = min(perm_chunk, n_perms - start)
@@ -312,13 +383,17 @@ def cellphonedb(
                 labels[labels == big] = -1
                 perm_means = group_sums(xs.indptr, xs.indices, xs.data, labels, n_groups, xs.shape[1])
                 perm_means[:, big, :] = totals[None, :] - perm_means.sum(axis=1)
+                _zero_exact(perm_means, big, min_abs)
                 perm_means /= data.sizes[None, :, None]
                 if complex_null == "cellphonedb":
                     ent_perm = perm_means[:, :, pad_sub].min(axis=3)
                 else:
                     ent_perm = perm_means[:, group_idx, chosen_sub]
-                count_null_ge(np.ascontiguousarray(ent_perm), s_r, l_r, t_r, q_r, obs, counts)
-            pvalue[need] = counts / n_perms
+                count_null_hits(
+                    np.ascontiguousarray(ent_perm), s_r, l_r, t_r, q_r, obs, counts, cpdb_rules, cpdb_rules
+                )
+            hits[need] = counts
+        pvalue = (hits + 1) / (n_perms + 1)
 
     groups = np.asarray(data.groups, dtype=object)
     r_res = res.iloc[row_int[rows]].reset_index(drop=True)
@@ -337,16 +412,19 @@ def cellphonedb(
             "receptor_means": rec_mean[rows],
             "receptor_props": chosen_props[tgt[rows], rec_r[rows]],
             "lr_means": lr_means[rows],
+            "n_null_hits": hits,
             "pvalue": pvalue,
         }
     )
     table["ligand_units"] = r_res["ligand"].to_numpy()
     table["receptor_units"] = r_res["receptor"].to_numpy()
+    table["ligand_id"] = r_res["ligand_id"].to_numpy()
+    table["receptor_id"] = r_res["receptor_id"].to_numpy()
     table["qvalue"] = bh_qvalues(table["pvalue"].to_numpy())
     table["sender_proxy"] = r_res["sender_proxy"].to_numpy()
     table["claim"] = r_res["claim"].to_numpy()
     table["on_axis"] = on_axis(table)
-    table = table[TABLE_COLUMNS + ["ligand_units", "receptor_units"]]
+    table = table[TABLE_COLUMNS + ["ligand_units", "receptor_units", "ligand_id", "receptor_id"]]
     table = table.sort_values(
         ["lr_means", "sender", "receiver"], ascending=[False, True, True], kind="stable"
     )
@@ -365,8 +443,9 @@ def cellphonedb(
                 "layer": layer or "X",
                 "expr_prop": expr_prop,
                 "min_cells": min_cells,
-                "n_perms": int(n_perms or 0),
+                "n_perms": n_perms,
                 "seed": seed,
+                "rules": rules,
                 "complex_null": complex_null,
                 "keep_all": keep_all,
             },

@@ -1,4 +1,7 @@
-"""CellPhoneDB's method: checked against liana's cellphonedb on real data, and by hand."""
+"""CellPhoneDB's method: liana's rules checked against liana on real data; both rule sets by hand.
+
+The comparison with the ``cellphonedb`` package itself is in test_vs_cellphonedb_package.py.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from neurosig.communicate._kernels import count_null_hits
 from neurosig.communicate.cellphonedb import bh_qvalues, cellphonedb
 from neurosig.communicate.resources import load_resource
 from neurosig.errors import InputDataError
@@ -69,33 +73,37 @@ def test_means_props_and_pvalues_equal_liana(dataset, request):
     adata = request.getfixturevalue(dataset)
     n_perms = 300
     ref = _liana(adata, n_perms)
-    ours = cellphonedb(adata, "cell_type", n_perms=n_perms, complex_null="liana")
+    ours = cellphonedb(adata, "cell_type", n_perms=n_perms, rules="liana")
     m = _merge(ours, ref)
     assert len(m) == len(ref) > 500
     np.testing.assert_allclose(m["lr_means_ref"], m["lr_means"], atol=1e-6)
     np.testing.assert_allclose(m["ligand_means_ref"], m["ligand_means"], atol=1e-6)
     np.testing.assert_allclose(m["receptor_props_ref"], m["receptor_props"], atol=1e-12)
     assert (m["ligand_ref"] == m["ligand"]).all() and (m["receptor_ref"] == m["receptor"]).all()
-    # the same shuffles as liana (seed 1337): identical p-values
-    np.testing.assert_allclose(m["cellphone_pvals"], m["pvalue"], atol=1e-12)
+    # the same shuffles as liana (seed 1337): identical counts; liana reports b / n, we (b + 1) / (n + 1)
+    np.testing.assert_allclose(m["cellphone_pvals"], m["n_null_hits"] / n_perms, atol=1e-12)
+    np.testing.assert_allclose(m["pvalue"], (m["n_null_hits"] + 1) / (n_perms + 1), atol=1e-15)
+    assert (m["pvalue"] > 0).all()
 
 
 @needs_mirror
 def test_pvalues_with_other_shuffles_agree_within_monte_carlo_error(darmanis):
     n_perms = 300
     ref = _liana(darmanis, n_perms)
-    ours = cellphonedb(darmanis, "cell_type", n_perms=n_perms, seed=7, complex_null="liana")
+    ours = cellphonedb(darmanis, "cell_type", n_perms=n_perms, seed=7, rules="liana")
     m = _merge(ours, ref)
-    p = (m["cellphone_pvals"] + m["pvalue"]) / 2
+    ours_p = m["n_null_hits"] / n_perms  # liana's convention
+    p = (m["cellphone_pvals"] + ours_p) / 2
     se = np.sqrt(np.maximum(p * (1 - p), 1 / n_perms) * 2 / n_perms)
-    assert (np.abs(m["cellphone_pvals"] - m["pvalue"]) <= 5 * se).all()
-    assert (m["cellphone_pvals"] != m["pvalue"]).mean() > 0.05  # the shuffles really differ
+    assert (np.abs(m["cellphone_pvals"] - ours_p) <= 5 * se).all()
+    assert (m["cellphone_pvals"] != ours_p).mean() > 0.05  # the shuffles really differ
 
 
 @needs_mirror
-def test_cellphonedb_null_differs_from_liana_only_for_complexes(tirosh):
-    liana_null = cellphonedb(tirosh, n_perms=200, complex_null="liana")
-    cpdb_null = cellphonedb(tirosh, n_perms=200, complex_null="cellphonedb")
+def test_cellphonedb_complex_null_differs_from_liana_only_for_complexes(tirosh):
+    # liana's rules throughout, but for how a complex's shuffled mean is taken
+    liana_null = cellphonedb(tirosh, n_perms=200, rules="liana")
+    cpdb_null = cellphonedb(tirosh, n_perms=200, rules="liana", complex_null="cellphonedb")
     key = ["sender", "receiver", "ligand_units", "receptor_units"]
     m = liana_null.merge(cpdb_null, on=key)
     simple = ~(m["ligand_units"].str.contains("_") | m["receptor_units"].str.contains("_"))
@@ -133,7 +141,8 @@ def test_complex_takes_its_least_expressed_subunit_and_detection_filter():
     # B mean 1.0, C mean 1.5 -> complex mean 1.0 (B), props of the chosen subunit reported
     assert row["receptor"] == "B" and row["receptor_means"] == pytest.approx(1.0)
     assert row["ligand_means"] == pytest.approx(2.0) and row["lr_means"] == pytest.approx(1.5)
-    assert row["pvalue"] == 0.0  # no shuffle puts all A-cells in s and all B/C cells in r
+    # no shuffle puts all A-cells in s and all B/C cells in r: b = 0, p = 1 / (n + 1), never 0
+    assert row["n_null_hits"] == 0 and row["pvalue"] == pytest.approx(1 / 101)
     # E is detected in 1/20 of s (< 10%): its rows are filtered out
     assert not (t["ligand_units"] == "E").any()
     # r -> s for A -> B_C: A absent in r, the row fails detection
@@ -141,7 +150,72 @@ def test_complex_takes_its_least_expressed_subunit_and_detection_filter():
     # keep_all keeps them with p = 1
     every = cellphonedb(_toy(), resource=TOY_RESOURCE, n_perms=20, min_resource_coverage=0, keep_all=True)
     assert len(every) == 2 * 2 * 3
-    assert (every.loc[every["ligand_units"] == "E", "pvalue"] == 1).all()
+    e_rows = every[every["ligand_units"] == "E"]
+    assert (e_rows["pvalue"] == 1).all() and (e_rows["n_null_hits"] == 20).all()
+
+
+def _at_threshold() -> ad.AnnData:
+    """Ligand L detected in exactly 2 of 20 sender cells (10%), receptor R in every receiver cell."""
+    x = np.zeros((40, 2), dtype=np.float32)
+    x[:2, 0] = 3.0
+    x[20:, 1] = 1.0
+    adata = ad.AnnData(
+        sp.csr_matrix(x),
+        obs=pd.DataFrame({"cell_type": ["s"] * 20 + ["r"] * 20}, index=[f"c{i}" for i in range(40)]),
+    )
+    adata.var_names = ["L", "R"]
+    return adata
+
+
+def test_detection_threshold_is_strict_for_cellphonedb_and_inclusive_for_liana():
+    res = pd.DataFrame({"ligand": ["L"], "receptor": ["R"]})
+    kw = {"resource": res, "n_perms": 20, "min_resource_coverage": 0, "expr_prop": 0.1}
+    cpdb = cellphonedb(_at_threshold(), **kw)
+    liana = cellphonedb(_at_threshold(), rules="liana", **kw)
+    assert not ((cpdb["sender"] == "s") & (cpdb["receiver"] == "r")).any()  # 10% is not > 10%
+    assert ((liana["sender"] == "s") & (liana["receiver"] == "r")).any()  # but is >= 10%
+    assert cpdb.attrs["parameters"]["rules"] == "cellphonedb"
+    assert liana.attrs["parameters"]["complex_null"] == "liana"
+
+
+def test_null_count_rules_by_hand():
+    # one row: sender 0, ligand entity 0; receiver 1, receptor entity 1; observed lr_means 1.0
+    shuffled = np.array(
+        [
+            [[0.0, 0.0], [0.0, 3.0]],  # ligand absent, receptor high: (0 + 3) / 2 = 1.5
+            [[1.0, 0.0], [0.0, 1.0]],  # a tie: (1 + 1) / 2 = 1.0
+            [[2.0, 0.0], [0.0, 1.0]],  # both present, above: 1.5
+            [[0.5, 0.0], [0.0, 0.5]],  # below: 0.5
+        ]
+    )
+    one = np.zeros(1, dtype=np.int64)
+    args = (shuffled, one, one, one + 1, one + 1, np.array([1.0]))
+    counts = {}
+    for rules, flags in {"cellphonedb": (True, True), "liana": (False, False)}.items():
+        c = np.zeros(1, dtype=np.int64)
+        count_null_hits(*args, c, *flags)
+        counts[rules] = int(c[0])
+    # CellPhoneDB: (x > 0) * (y > 0) * (x + y) / 2 > observed -> only the third shuffle
+    # liana: (x + y) / 2 >= observed -> the first three
+    assert counts == {"cellphonedb": 1, "liana": 3}
+
+
+@pytest.mark.parametrize("bad", [-5, 1, 2.5, "100"])
+def test_n_perms_must_give_a_usable_p_value(bad):
+    with pytest.raises(InputDataError, match="n_perms"):
+        cellphonedb(_toy(), resource=TOY_RESOURCE, n_perms=bad, min_resource_coverage=0)
+
+
+@pytest.mark.parametrize("none", [None, 0])
+def test_no_shuffles_no_p_values(none):
+    t = cellphonedb(_toy(), resource=TOY_RESOURCE, n_perms=none, min_resource_coverage=0)
+    assert t["pvalue"].isna().all() and (t["n_null_hits"] == 0).all()
+    assert t.attrs["parameters"]["n_perms"] == 0
+
+
+def test_unknown_rules_are_refused():
+    with pytest.raises(InputDataError, match="rules must be"):
+        cellphonedb(_toy(), resource=TOY_RESOURCE, rules="squidpy", min_resource_coverage=0)
 
 
 def test_seed_is_a_parameter_and_reproducible():
