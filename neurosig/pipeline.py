@@ -197,8 +197,17 @@ def annotate_if_needed(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
         adata.uns["neurosig"]["annotation"]["cnv_skipped"] = str(err)
 
 
-def score_cells(adata: ad.AnnData, seed: int = 0, progress: bool = False, **_: Any) -> None:
-    """Score the whole library on ``X``; add Neftel states when the meta-modules score."""
+def score_cells(
+    adata: ad.AnnData, seed: int = 0, progress: bool = False, states_method: str = "tirosh", **_: Any
+) -> None:
+    """Score the whole library on ``X``; add Neftel states when the meta-modules score.
+
+    The library is scored with ``score_genes`` (``.obsm["neurosig_score_genes"]``). The
+    states' meta-modules are scored again as the authors scored them: ``states_method``
+    (default ``tirosh``: 30 bins, 100 controls per gene, seeded by ``seed``) on
+    ``log2(TPM/10+1)`` of ``.layers["tpm"]``, or on ``X`` as it is without a TPM layer
+    (``.obsm["neftel_modules"]``; recorded in ``.uns["neurosig"]["neftel_states"]``).
+    """
     import warnings
 
     from .annotate import NEFTEL_STATES, neftel_states
@@ -209,7 +218,7 @@ def score_cells(adata: ad.AnnData, seed: int = 0, progress: bool = False, **_: A
         warnings.simplefilter("ignore")  # refused low-coverage sets are recorded in .uns
         scores = score(adata, None, method="score_genes", random_state=seed, progress=progress)
     if all(m in scores.columns for ms in NEFTEL_STATES.values() for m in ms):
-        neftel_states(adata, key="neurosig_score_genes")
+        neftel_states(adata, method=states_method, seed=seed, progress=progress)
 
 
 def communicate_cells(

@@ -7,6 +7,11 @@ takes the state with the highest score. The map's vertical axis is
 ``log2(|SC_NPC - SC_OPC| + 1)`` for cells with ``D > 0`` and ``log2(|SC_MES - SC_AC| + 1)``
 for ``D < 0``, signed so that OPC-like and AC-like cells sit on the left and NPC-like
 and MES-like cells on the right.
+
+The meta-modules are scored as the authors scored them (``scalop::sigScores``): the
+``tirosh`` method (30 bins of mean expression, 100 control genes per module gene) on
+``log2(TPM/10 + 1)`` of ``.layers["tpm"]``; data without a TPM layer is scored on ``X``
+as it is. What was used is recorded in ``.uns["neurosig"]["neftel_states"]``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from .._provenance import to_plain
 from ..errors import InputDataError
 
 #: State -> meta-module signature ids of the library.
@@ -24,6 +30,50 @@ NEFTEL_STATES = {
     "OPC": ("Neftel2019_OPC",),
     "NPC": ("Neftel2019_NPC1", "Neftel2019_NPC2"),
 }
+
+#: ``.obsm`` key of the meta-module scores that :func:`neftel_states` computes itself.
+MODULES_KEY = "neftel_modules"
+
+
+def authors_scale(adata: ad.AnnData) -> tuple[str | None, str | None]:
+    """``(layer, transform)`` to score Neftel modules on: the authors' scale where possible.
+
+    ``("tpm", "log2_tpm10")``, i.e. ``log2(TPM/10+1)``, when ``.layers["tpm"]`` exists (TPM
+    published or recovered from published log2(TPM/10+1) values); otherwise
+    ``(None, None)``: ``X`` as it is (for a harmonised dataset ``log1p`` of counts per
+    10,000; see ``.uns["neurosig"]["transform"]``).
+    """
+    if "tpm" in adata.layers:
+        return "tpm", "log2_tpm10"
+    return None, None
+
+
+def score_modules(
+    adata: ad.AnnData,
+    *,
+    method: str = "tirosh",
+    seed: int | None = 0,
+    key_added: str = MODULES_KEY,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Score the six state meta-modules with ``method`` on :func:`authors_scale`'s matrix.
+
+    Stored in ``.obsm[key_added]`` and ``.uns["neurosig"]["scores"][key_added]``.
+    """
+    from ..score.engine import score
+
+    layer, transform = authors_scale(adata)
+    ids = [m for ms in NEFTEL_STATES.values() for m in ms]
+    return score(
+        adata,
+        ids,
+        method=method,
+        layer=layer,
+        transform=transform,
+        random_state=seed,
+        key_added=key_added,
+        progress=progress,
+    )
 
 
 def state_scores(scores: pd.DataFrame, modules: dict[str, tuple[str, ...]] = NEFTEL_STATES) -> pd.DataFrame:
@@ -53,14 +103,32 @@ def state_map(states: pd.DataFrame) -> pd.DataFrame:
 
 
 def neftel_states(
-    adata: ad.AnnData, key: str = "neurosig_tirosh", *, malignant_only: bool = True
+    adata: ad.AnnData,
+    key: str | None = None,
+    *,
+    method: str = "tirosh",
+    seed: int | None = 0,
+    malignant_only: bool = True,
+    progress: bool = False,
 ) -> pd.DataFrame:
-    """Assign Neftel states and map coordinates from module scores in ``.obsm[key]``.
+    """Assign Neftel states and map coordinates from the six meta-module scores.
+
+    With ``key=None`` (default) the modules are scored first, as the authors scored them
+    (:func:`score_modules`: ``method="tirosh"``, seeded by ``seed``, on ``log2(TPM/10+1)``
+    of ``.layers["tpm"]`` or else on ``X`` as it is), into ``.obsm["neftel_modules"]``;
+    ``method`` chooses another scheme of :func:`neurosig.tl.score`. With ``key``, the
+    scores already in ``.obsm[key]`` are used (``method`` and ``seed`` are then ignored).
 
     Writes ``.obs["neftel_state"]`` (MES/AC/OPC/NPC; ``NA`` for non-malignant cells when
-    ``malignant_only``) and ``.obsm["neftel_state_map"]`` (x, y). Returns the state
-    scores with the state and coordinates.
+    ``malignant_only``), ``.obsm["neftel_state_map"]`` (x, y) and
+    ``.uns["neurosig"]["neftel_states"]``: the scores' key, method, scale, layer,
+    transform, seed and the method's control-gene parameters (for ``tirosh``: ``n_bins``,
+    ``controls_per_gene``, ``bin_on``). Returns the state scores with the state and
+    coordinates.
     """
+    if key is None:
+        key = MODULES_KEY
+        score_modules(adata, method=method, seed=seed, key_added=key, progress=progress)
     if key not in adata.obsm:
         raise InputDataError(f"No scores in .obsm[{key!r}]; run neurosig.tl.score(...) first.")
     states = state_scores(pd.DataFrame(adata.obsm[key], index=adata.obs_names))
@@ -72,4 +140,41 @@ def neftel_states(
         coords.loc[~mal] = np.nan
     adata.obs["neftel_state"] = pd.Categorical(call, categories=["MES", "AC", "OPC", "NPC", "NA"])
     adata.obsm["neftel_state_map"] = coords
+    adata.uns.setdefault("neurosig", {})["neftel_states"] = _record(adata, key, malignant_only)
     return states.assign(state=call, x=coords["x"], y=coords["y"])
+
+
+def _record(adata: ad.AnnData, key: str, malignant_only: bool) -> dict:
+    """How the module scores in ``.obsm[key]`` were computed, from the engine's record."""
+    import inspect
+
+    from ..score.methods import METHODS
+
+    meta = adata.uns.get("neurosig", {})
+    rec = dict(meta.get("scores", {}).get(key, {}))
+    method = str(rec.get("method", "unknown"))
+    layer, transform = str(rec.get("layer", "")), str(rec.get("transform", ""))
+    if not rec:
+        scale = "unknown (scores not computed by neurosig.tl.score)"
+    elif transform:
+        scale = transform  # of .layers[layer]; log2_tpm10 is the authors' log2(TPM/10+1)
+    else:
+        x = f" ({meta['transform']})" if layer == "X" and meta.get("transform") else ""
+        scale = f"{layer} as is{x}" + ("; no TPM layer" if "tpm" not in adata.layers else "")
+    params: dict = {}
+    if method in METHODS and METHODS[method].kind == "linear":
+        sig = inspect.signature(METHODS[method].func).parameters
+        params = {n: p.default for n, p in sig.items() if p.kind is p.KEYWORD_ONLY and n != "random_state"}
+    params.update(dict(rec.get("params", {})))
+    names = {"ctrl_per_gene": "controls_per_gene"}
+    out = {
+        "scores_key": key,
+        "method": method,
+        "scale": scale,
+        "layer": layer,
+        "transform": transform,
+        "seed": rec.get("random_state", -1),
+        **{names.get(k, k): v for k, v in params.items()},
+        "malignant_only": bool(malignant_only),
+    }
+    return to_plain(out)
