@@ -9,12 +9,33 @@ score ``mean(set) - mean(controls)`` is linear in the cell's expression, so it b
 a column of weights: ``+1/|set|`` on set genes and ``-1/|controls|`` on control genes.
 
 Signed signatures (e.g. GRIA1/3/4 up, GRIA2 down) score ``score(up) - score(down)``.
+Weights other than +1/-1 are refused (the method has none); ``exclude_from_controls``
+removes genes from every bin's control pool (the claims engine passes the other side's
+genes of a claim, so that x's controls never hold y's genes); without it the draws are
+scanpy's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
+
+from ...errors import InputDataError
+
+
+def check_unit_weights(sig_weights: list[dict[str, float]], method: str) -> None:
+    """Refuse weights other than +1/-1: the method scores sets, a weight would be lost."""
+    for sw in sig_weights:
+        bad = {g: w for g, w in sw.items() if abs(w) != 1.0}
+        if bad:
+            shown = ", ".join(f"{g}={w:g}" for g, w in list(bad.items())[:5])
+            raise InputDataError(
+                f"method={method!r} scores gene sets (weights +1 or -1) but a signature has other "
+                f"weights ({shown}); use method='ulm' for a weighted signature, or give the genes "
+                "weight 1."
+            )
 
 
 def expression_cuts(obs_avg: pd.Series, n_bins: int) -> pd.Series:
@@ -55,17 +76,22 @@ def weights(
     ctrl_size: int = 50,
     n_bins: int = 25,
     random_state: int | None = 0,
+    exclude_from_controls: Iterable[str] = (),
 ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Weight matrix (genes x signatures), zero offsets, and per-signature details."""
+    check_unit_weights(sig_weights, "score_genes")
     obs_avg = pd.Series(stats["mean"], index=pd.Index(var_names, dtype="string"))
     obs_cut = expression_cuts(obs_avg, n_bins)
     cuts = obs_cut.to_numpy()
     members = {cut: obs_cut.index[cuts == cut] for cut in np.unique(cuts)}
+    excluded = pd.Index(sorted(set(exclude_from_controls) & set(var_names)), dtype="string")
+    if len(excluded):
+        members = {cut: genes.difference(excluded, sort=False) for cut, genes in members.items()}
     w = np.zeros((len(var_names), len(sig_weights)))
     pos = pd.Series(np.arange(len(var_names)), index=var_names)
     details = []
     for j, sw in enumerate(sig_weights):
-        n_ctrl = {}
+        n_ctrl, drawn = {}, set()
         for sign in (1.0, -1.0):
             genes = pd.Index([g for g, v in sw.items() if np.sign(v) == sign], dtype="string")
             if len(genes) == 0:
@@ -78,5 +104,15 @@ def weights(
             w[pos[genes].to_numpy(), j] += sign / len(genes)
             w[pos[ctrl].to_numpy(), j] -= sign / len(ctrl)
             n_ctrl["up" if sign > 0 else "down"] = len(ctrl)
-        details.append({"n_control_genes": n_ctrl})
+            drawn |= {str(g) for g in ctrl}
+        if len(excluded):
+            details.append(
+                {
+                    "n_control_genes": n_ctrl,
+                    "excluded_from_controls": [str(g) for g in excluded],
+                    "control_genes": sorted(drawn),
+                }
+            )
+        else:
+            details.append({"n_control_genes": n_ctrl})
     return w, np.zeros(len(sig_weights)), details

@@ -13,8 +13,12 @@ controls, with offset ``w . mean(E)`` for the centring.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
+
+from .score_genes import check_unit_weights
 
 N_BINS = 30
 N_CONTROL = 100
@@ -29,12 +33,15 @@ def weights(
     ctrl_per_gene: int = N_CONTROL,
     bin_on: str = "log_mean",
     random_state: int | None = 0,
+    exclude_from_controls: Iterable[str] = (),
 ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Weight matrix (genes x signatures), offsets, and per-signature details.
 
     ``stats`` needs ``mean`` (mean of E per gene) and, for ``bin_on="aggregate"``,
-    ``linear_mean`` (mean TPM per gene).
+    ``linear_mean`` (mean TPM per gene). Genes in ``exclude_from_controls`` are never
+    drawn as controls. Weights other than +1/-1 are refused.
     """
+    check_unit_weights(sig_weights, "tirosh")
     rng = np.random.default_rng(random_state)
     if bin_on == "log_mean":
         ea = stats["mean"]
@@ -43,8 +50,10 @@ def weights(
     else:
         raise ValueError(f"bin_on must be 'log_mean' or 'aggregate', not {bin_on!r}")
     bins = pd.qcut(pd.Series(ea).rank(method="first"), n_bins, labels=False).to_numpy()
-    members = [np.flatnonzero(bins == b) for b in range(n_bins)]
     pos = pd.Series(np.arange(len(var_names)), index=var_names)
+    drop = np.zeros(len(var_names), dtype=bool)
+    drop[pos.reindex(list(exclude_from_controls)).dropna().to_numpy(dtype=int)] = True
+    members = [np.flatnonzero((bins == b) & ~drop) for b in range(n_bins)]
     w = np.zeros((len(var_names), len(sig_weights)))
     for j, sw in enumerate(sig_weights):
         for sign in (1.0, -1.0):
