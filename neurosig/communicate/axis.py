@@ -50,10 +50,9 @@ def load_axis() -> dict[str, Any]:
 
 def _pair_matches(pair: dict[str, Any], ligand: str, ligand_complex: str, receptor: str) -> bool:
     lig_units = set(ligand.split("_"))
-    if "ligand_metabolite" in pair:
-        if metabolite_name(ligand_complex) != pair["ligand_metabolite"]:
-            return False
-    elif not lig_units & set(pair["ligand_genes"]):
+    if "ligand_metabolite" in pair and metabolite_name(ligand_complex) != pair["ligand_metabolite"]:
+        return False
+    if "ligand_genes" in pair and not lig_units & set(pair["ligand_genes"]):
         return False
     wanted = set(pair["receptor_genes"])
     return not wanted or bool(set(receptor.split("_")) & wanted)
@@ -73,14 +72,22 @@ def claim_ids(resource: pd.DataFrame) -> pd.Series:
     return pd.Series(out, index=resource.index, dtype=object)
 
 
+def _proxy_ok(claim: dict[str, Any], proxy: Any) -> bool:
+    """A row's metabolite sender proxy counts for a claim (claims without ``sender_proxies``: all)."""
+    wanted = claim.get("sender_proxies")
+    return wanted is None or str(proxy) in wanted or str(proxy) in ("", "nan", "None")
+
+
 def on_axis(table: pd.DataFrame) -> np.ndarray:
-    """True where a row's claim lists its sender and receiver cell types."""
+    """True where a row's claim lists its sender and receiver cell types (and sender proxy)."""
     claims = load_axis()["claims"]
     flags = np.zeros(len(table), dtype=bool)
-    for i, (ids, snd, rcv) in enumerate(zip(table["claim"], table["sender"], table["receiver"], strict=True)):
+    proxies = table["sender_proxy"] if "sender_proxy" in table else [""] * len(table)
+    rows = zip(table["claim"], table["sender"], table["receiver"], proxies, strict=True)
+    for i, (ids, snd, rcv, proxy) in enumerate(rows):
         for cid in filter(None, str(ids).split(";")):
             c = claims[cid]
-            if snd in c["senders"] and rcv in c["receivers"]:
+            if snd in c["senders"] and rcv in c["receivers"] and _proxy_ok(c, proxy):
                 flags[i] = True
                 break
     return flags
@@ -99,17 +106,25 @@ def sender_proxy(ligand: str, ligand_complex: str) -> str:
     return "enzyme_only"
 
 
-def on_axis_of(table: pd.DataFrame, axis_id: str) -> np.ndarray:
+def on_axis_of(table: pd.DataFrame, axis_id: str, *, sender_proxies: list[str] | None = None) -> np.ndarray:
     """Rows on one axis claim: its pair (``claim`` lists ``axis_id``) between its own senders and receivers.
 
     A pair shared by two claims (``C6;C7``) is on the axis of each only between that
     claim's cell types: ``on_axis`` (true when *some* claim's cell types match) is not enough.
-    A NumPy array, safe on empty tables.
+    A claim with ``sender_proxies`` (C3: vesicular) counts only metabolite senders of those
+    kinds; ``sender_proxies`` overrides them (e.g. ``["plasma_membrane"]`` to report the
+    uptake-transporter senders apart). A NumPy array, safe on empty tables.
     """
     if not len(table):
         return np.zeros(0, dtype=bool)
-    claim = load_axis()["claims"][axis_id]
+    claim = dict(load_axis()["claims"][axis_id])
+    if sender_proxies is not None:
+        claim["sender_proxies"] = sender_proxies
     ids = np.array([axis_id in str(v).split(";") for v in table["claim"]], dtype=bool)
     senders = table["sender"].astype(str).isin(claim["senders"]).to_numpy()
     receivers = table["receiver"].astype(str).isin(claim["receivers"]).to_numpy()
-    return ids & senders & receivers
+    if "sender_proxy" in table:
+        proxy = np.array([_proxy_ok(claim, v) for v in table["sender_proxy"]], dtype=bool)
+    else:
+        proxy = np.ones(len(table), dtype=bool)
+    return ids & senders & receivers & proxy

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 
 from ..errors import InputDataError
-from .axis import on_axis_of
+from .axis import load_axis, on_axis_of
 from .cellphonedb import cellphonedb
 
 log = logging.getLogger(__name__)
@@ -24,13 +25,15 @@ def cellphonedb_by_sample(
 
     Groups below ``min_cells`` within a sample are skipped, and a sample with fewer than
     two qualifying groups is skipped whole; both are listed in ``.attrs`` (never dropped
-    silently). Shuffles stay within a sample. ``qvalue`` is computed within each sample.
+    silently), as are the groups tested in each sample (``groups_by_sample``: group ->
+    cells), which tell an absent sender or receiver from an unexpressed pair.
+    Shuffles stay within a sample. ``qvalue`` is computed within each sample.
     """
     if sample_key not in adata.obs:
         raise InputDataError(
             f"sample_key {sample_key!r} is not in .obs; pass the column that names the patient or sample."
         )
-    tables, skipped_groups, skipped_samples = [], {}, {}
+    tables, skipped_groups, skipped_samples, groups_by_sample = [], {}, {}, {}
     samples = adata.obs[sample_key].astype(str)
     for sample in sorted(samples.unique()):
         sub = adata[(samples == sample).to_numpy()]
@@ -42,6 +45,7 @@ def cellphonedb_by_sample(
             continue
         if t.attrs["skipped_groups"]:
             skipped_groups[sample] = t.attrs["skipped_groups"]
+        groups_by_sample[sample] = dict(t.attrs["groups"])
         t.insert(0, "sample", sample)
         tables.append(t)
     if not tables:
@@ -54,6 +58,7 @@ def cellphonedb_by_sample(
             "sample_key": sample_key,
             "skipped_groups": skipped_groups,
             "skipped_samples": skipped_samples,
+            "groups_by_sample": groups_by_sample,
             "parameters": tables[0].attrs["parameters"],
         }
     )
@@ -90,22 +95,46 @@ def interaction_matrix(
     return wide.reindex(index).astype(np.float64)
 
 
+def _groups_in_table(table: pd.DataFrame) -> dict[str, set[str]]:
+    """Groups seen as sender or receiver in each sample's rows (a fallback for old tables)."""
+    out: dict[str, set[str]] = {}
+    for sample, rows in table.groupby(table["sample"].astype(str)):
+        out[sample] = set(rows["sender"].astype(str)) | set(rows["receiver"].astype(str))
+    return out
+
+
 def axis_strengths(
-    table: pd.DataFrame, axis_ids: list[str], samples: list[str] | None = None
+    table: pd.DataFrame,
+    axis_ids: list[str],
+    samples: list[str] | None = None,
+    groups: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Samples x axis claims: the strongest ``lr_means`` of each claim's on-axis pairs.
 
-    ``table`` is a per-sample table (:func:`cellphonedb_by_sample`). A sample that was
-    tested but expresses none of a claim's pairs gets 0; a sample in ``samples`` that was
-    not tested (e.g. one cell type only) gets NaN.
+    ``table`` is a per-sample table (:func:`cellphonedb_by_sample`). Absent is not zero:
+    a sample in which none of the claim's senders, or none of its receivers, was tested
+    (fewer than ``min_cells`` cells, or none) gets NaN, as does a sample in ``samples``
+    that was not tested at all; 0 means both sides were there and no pair was expressed.
+    ``groups`` maps each sample to the groups tested in it (``groups_by_sample`` of
+    :func:`cellphonedb_by_sample`, also in ``table.attrs``); without it the groups seen
+    in the sample's rows are used.
     """
     if "sample" not in table:
         raise InputDataError("The table has no 'sample' column; compute it with cellphonedb_by_sample.")
     tested = sorted(table["sample"].astype(str).unique())
+    groups = groups if groups is not None else table.attrs.get("groups_by_sample")
+    present = {str(k): set(v) for k, v in groups.items()} if groups else _groups_in_table(table)
+    claims = load_axis()["claims"]
     out = {}
     for cid in axis_ids:
         rows = table[on_axis_of(table, cid)]
-        out[cid] = rows.groupby(rows["sample"].astype(str))["lr_means"].max().reindex(tested).fillna(0.0)
+        values = rows.groupby(rows["sample"].astype(str))["lr_means"].max().reindex(tested).fillna(0.0)
+        both = [
+            bool(present.get(s, set()) & set(claims[cid]["senders"]))
+            and bool(present.get(s, set()) & set(claims[cid]["receivers"]))
+            for s in tested
+        ]
+        out[cid] = values.where(np.array(both, dtype=bool))
     wide = pd.DataFrame(out, index=pd.Index(tested, name="sample"), columns=list(axis_ids))
     index = pd.Index(samples if samples is not None else tested, name="sample")
     return wide.reindex(index).astype(np.float64)

@@ -14,6 +14,9 @@ fraction of the receiver beside every glutamate -> GRIA row; stores the results 
     :func:`~neurosig.communicate.ampar.cp_ampar_fractions` per group (and sample)
 ``parameters``, ``skipped_groups``, ``skipped_samples``
     what was run and what was left out, and why
+``groups_by_sample``
+    the groups tested in each sample, with their cells (absent senders or receivers
+    make a sample missing for a claim, not 0)
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ def communicate(
         record["by_sample"] = per
         record["skipped_samples"] = to_plain(per.attrs["skipped_samples"])
         record["skipped_groups_by_sample"] = to_plain(per.attrs["skipped_groups"])
+        record["groups_by_sample"] = to_plain(per.attrs["groups_by_sample"])
     if inplace:
         store = adata.uns.setdefault("neurosig", {})
         store["communication"] = {k: h5ad_safe(v) for k, v in record.items()}

@@ -141,13 +141,19 @@ def _axis_columns(adata: ad.AnnData, index: pd.MultiIndex) -> dict[str, pd.Serie
     from ..communicate.by_sample import axis_strengths
 
     ids = _axis_ids()
-    per = adata.uns.get("neurosig", {}).get("communication", {}).get("by_sample")
+    comm = adata.uns.get("neurosig", {}).get("communication", {})
+    per = comm.get("by_sample")
     cols = {}
     datasets = index.get_level_values(0).unique()
     if per is None or len(datasets) != 1:
         strengths = pd.DataFrame(np.nan, index=index.get_level_values(1), columns=ids)
     else:
-        strengths = axis_strengths(pd.DataFrame(per), ids, samples=list(index.get_level_values(1)))
+        strengths = axis_strengths(
+            pd.DataFrame(per),
+            ids,
+            samples=list(index.get_level_values(1)),
+            groups=comm.get("groups_by_sample"),
+        )
     for cid in ids:
         cols[f"axis__{cid}__lr_means"] = pd.Series(strengths[cid].to_numpy(), index=index)
     return cols

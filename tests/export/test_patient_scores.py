@@ -57,7 +57,14 @@ def _toy() -> ad.AnnData:
             "lr_means": [0.3, 0.7, 0.5, 5.0],
         }
     )
-    a.uns["neurosig"] = {"communication": {"by_sample": per}}
+    # the groups tested per patient (as cellphonedb_by_sample records them): P2's table
+    # has both C6 sides, so no C6 row there means 0; P3 was tested without T cells
+    groups = {
+        "P1": {"malignant": 3, "T_CD8": 1, "macrophage": 1},
+        "P2": {"malignant": 2, "oligodendrocyte": 1, "T_CD8": 1},
+        "P3": {"oligodendrocyte": 2, "malignant": 1},
+    }
+    a.uns["neurosig"] = {"communication": {"by_sample": per, "groups_by_sample": groups}}
     return a
 
 
@@ -88,6 +95,7 @@ def test_neftel_fractions_and_axis_strengths():
     assert t.loc["P1", "axis__C6__lr_means"] == 0.7  # strongest on-axis pair
     assert t.loc["P1", "axis__C7__lr_means"] == 0.5  # malignant -> T is not a C7 route
     assert t.loc["P2", "axis__C6__lr_means"] == 0  # tested, the pair is not between C6's cell types
+    assert np.isnan(t.loc["P2", "axis__C7__lr_means"])  # no C7 sender (Treg/myeloid): absent, not 0
     assert np.isnan(t.loc["P3", "axis__C6__lr_means"])  # not tested
 
 
