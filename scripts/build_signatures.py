@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -320,13 +321,19 @@ NEFTEL = [
 ]
 
 
+#: Paths on a curator's machine (/tmp/..., /home/...), dropped from notes.
+LOCAL_PATH = re.compile(r"(^|\s)/(tmp|home|root|work)/\S+")
+
+
 def read_set(path: Path) -> dict:
     genes, source, notes, status = [], "", [], ""
     for line in path.read_text().splitlines():
         if line.startswith("# source:"):
             source = line[9:].strip()
         elif line.startswith("# note:"):
-            notes.append(line[7:].strip())
+            # a sentence naming a scratch path of whoever curated the set is not provenance
+            kept = [x for x in re.split(r"(?<=\.)\s+", line[7:].strip()) if not LOCAL_PATH.search(x)]
+            notes.append(" ".join(kept))
         elif line.startswith("# id_status:"):
             status = line[12:].strip()
         elif line.strip() and not line.startswith("#"):
