@@ -483,7 +483,13 @@ def communicate_cmd(
     show_default=True,
     help="Shuffles when communication must be inferred.",
 )
-def test_cmd(inputs, out, claims_file, only, seed, n_perms):
+@click.option(
+    "--state-covariate",
+    default=None,
+    help="An .obs column of malignant states (e.g. neftel_state) to adjust cell-level claims for; "
+    "the unadjusted estimates stay beside the adjusted ones.",
+)
+def test_cmd(inputs, out, claims_file, only, seed, n_perms, state_covariate):
     """Test the review's claims on each INPUT (dataset id or .h5ad) and pool them."""
     from pathlib import Path
 
@@ -491,17 +497,23 @@ def test_cmd(inputs, out, claims_file, only, seed, n_perms):
 
     from ._provenance import file_hash, write_provenance
     from .claims import pool_evidence
+    from .claims.engine import check_independent
     from .claims.export import write_evidence
     from .pipeline import communicate_cells
     from .tl import test_claims
 
+    # refuse overlapping datasets before any work (h5ad inputs are checked again when pooled)
+    check_independent([i for i in inputs if not Path(i).suffix])
     tables, per_patient, sources = [], [], {}
     for input_ in inputs:
         adata = _read_input(input_)
         if "communication" not in adata.uns.setdefault("neurosig", {}):
             communicate_cells(adata, seed=seed, n_perms=n_perms)
         name = str(adata.uns.get("neurosig", {}).get("dataset_id", Path(input_).stem))
-        ev = test_claims(adata, claims_file, dataset=name, only=only.split(",") if only else None, seed=seed)
+        extra = {"state_covariate": state_covariate} if state_covariate else {}
+        ev = test_claims(
+            adata, claims_file, dataset=name, only=only.split(",") if only else None, seed=seed, **extra
+        )
         tables.append(ev)
         per_patient.append(adata.uns["neurosig"]["claims"]["per_patient"])
         sources[name] = {"input": input_, "sha256": file_hash(input_) if Path(input_).is_file() else ""}
@@ -512,7 +524,12 @@ def test_cmd(inputs, out, claims_file, only, seed, n_perms):
         out,
         written,
         inputs=sources,
-        parameters={"claims": claims_file or "signatures/claims.yaml", "only": only or "", "seed": seed},
+        parameters={
+            "claims": claims_file or "signatures/claims.yaml",
+            "only": only or "",
+            "seed": seed,
+            "state_covariate": state_covariate or "",
+        },
     )
     click.echo(f"wrote {len(written)} files to {out} (evidence.csv, forest/*.png)")
 

@@ -3,8 +3,10 @@
 :func:`test_claims` returns the evidence table (one row per claim) and the per-patient
 estimates behind the cell-level tests; :func:`pool_evidence` pools several datasets'
 tables with the dataset as the unit. Verdict words follow CLAIMS.md: ``supported``
-(expected direction, q < alpha), ``contradicted`` (opposite direction, q < alpha),
-``inconclusive`` and ``not testable`` (with the reason in ``reason``).
+(expected direction, q < alpha, and an effect at least the claim's smallest effect of
+interest), ``contradicted`` (the same in the opposite direction), ``negligible`` (q <
+alpha but the estimate is below the smallest effect of interest, or the interval lies
+inside it), ``inconclusive`` and ``not testable`` (with the reason in ``reason``).
 """
 
 from __future__ import annotations
@@ -23,11 +25,16 @@ from .._provenance import h5ad_safe
 from ..communicate.axis import load_axis, on_axis_of
 from ..communicate.by_sample import axis_strengths
 from ..communicate.cellphonedb import bh_qvalues
+from ..datasets.genes import current_symbol
 from ..errors import InputDataError
 from ..score import library
+from ..score.coverage import coverage
 from ..score.library import Signature
 from . import stats
 from .registry import load_claims
+
+#: Smallest effects of interest by kind of effect (overridden by ``settings.min_effect``).
+MIN_EFFECT = {"spearman_rho": 0.1, "log_odds_per_sd": 0.2, "fraction_of_patients": 0.25}
 
 EVIDENCE_COLUMNS = [
     "dataset",
@@ -48,7 +55,14 @@ EVIDENCE_COLUMNS = [
     "qvalue",
     "verdict",
     "reason",
+    "min_effect",
+    "effect_unadjusted",
+    "ci_low_unadjusted",
+    "ci_high_unadjusted",
+    "pvalue_unadjusted",
+    "adjusted_for",
     "n_patients",
+    "n_patients_dropped",
     "n_cells",
     "tau2",
     "i2",
@@ -58,9 +72,12 @@ EVIDENCE_COLUMNS = [
     "lmm_slope",
     "lmm_pvalue",
     "circularity",
+    "coverage",
     "z",
     "z_se",
 ]
+
+PER_PATIENT_COLUMNS = ["claim", "patient", "n_cells", "rho", "rho_unadjusted", "pvalue"]
 
 
 class NotTestable(Exception):
@@ -73,6 +90,9 @@ class _Context:
     settings: dict[str, Any]
     seed: int
     scores: dict[str, np.ndarray] = field(default_factory=dict)
+    coverage: dict[str, str] = field(default_factory=dict)
+    controls: dict[str, list[str]] = field(default_factory=dict)
+    drawn: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _describe(var: dict) -> str:
@@ -114,35 +134,79 @@ def circularity_guard(x: dict | None, y: dict | None) -> tuple[dict | None, dict
     return (kept, y, note) if side == "x" else (x, kept, note)
 
 
-def _cell_values(ctx: _Context, name: str, genes: dict[str, float], var: dict) -> np.ndarray:
-    """Per-cell values of a gene or gene-set variable (score_genes for sets)."""
-    a = ctx.adata
-    var_names = pd.Index(a.var_names)
+def _resolve(ctx: _Context, name: str, genes: dict[str, float], var: dict) -> dict[str, float]:
+    """A variable's genes keyed by the data's names, outdated symbols renamed (as tl.score).
+
+    The coverage (found, rescued by alias, missing) is recorded for the evidence table; a
+    set below half its genes (or under 2 genes) is not testable, a single gene absent too.
+    """
+    var_names = pd.Index(ctx.adata.var_names)
     if "gene" in var:
         g = var["gene"]
-        if g not in var_names:
-            raise NotTestable(f"gene {g} is not in the data")
-        col = a[:, g].X
-        return np.asarray(col.toarray() if hasattr(col, "toarray") else col).ravel().astype(float)
-    present = [g for g in genes if g in var_names]
-    if len(present) < 2 or len(present) / len(genes) < 0.5:
-        missing = [g for g in genes if g not in var_names]
+        if g in var_names:
+            ctx.coverage[name] = f"{g}"
+            return {g: 1.0}
+        if (c := current_symbol(g)) in var_names:
+            ctx.coverage[name] = f"{g} as {c} (alias)"
+            return {c: 1.0}
+        raise NotTestable(f"gene {g} is not in the data (nor under a current symbol)")
+    cov = coverage(Signature(id=name, weights=dict(genes)), var_names)
+    n = len(cov.found) + len(cov.rescued)
+    text = f"{n}/{cov.n_genes} genes"
+    if cov.rescued:
+        text += " (alias: " + ", ".join(f"{a}->{b}" for a, b in cov.rescued.items()) + ")"
+    if cov.missing:
+        text += f"; missing {', '.join(cov.missing)}"
+    ctx.coverage[name] = text
+    if n < 2 or cov.fraction < 0.5:
         raise NotTestable(
-            f"{_describe(var)}: only {len(present)} of {len(genes)} genes in the data "
-            f"(missing {', '.join(missing[:8])})"
+            f"{_describe(var)}: only {n} of {cov.n_genes} genes in the data "
+            f"(missing {', '.join(cov.missing[:8])})"
         )
+    return cov.weights(Signature(id=name, weights=dict(genes)))
+
+
+def _cell_values(
+    ctx: _Context, name: str, genes: dict[str, float], var: dict, exclude: set[str] = frozenset()
+) -> np.ndarray:
+    """Per-cell values of a gene or gene-set variable (score_genes for sets).
+
+    ``exclude`` are the other side's genes: they never serve as control genes of this
+    side's score (the circularity guard extends to the controls).
+    """
+    a = ctx.adata
+    resolved = _resolve(ctx, name, genes, var)
+    if "gene" in var:
+        col = a[:, next(iter(resolved))].X
+        return np.asarray(col.toarray() if hasattr(col, "toarray") else col).ravel().astype(float)
     if name not in ctx.scores:
         from ..score.engine import score
 
-        sig = Signature(id=name, weights={g: w for g, w in genes.items() if g in var_names})
+        var_names = set(a.var_names)
+        excluded = sorted(
+            {g for g in exclude if g in var_names} | {current_symbol(g) for g in exclude} & var_names
+        )
+        sig = Signature(id=name, weights=resolved)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             frame = score(
-                a, [sig], method="score_genes", key_added="neurosig_claims_tmp", random_state=ctx.seed
+                a,
+                [sig],
+                method="score_genes",
+                key_added="neurosig_claims_tmp",
+                random_state=ctx.seed,
+                exclude_from_controls=excluded,
             )
         del a.obsm["neurosig_claims_tmp"]
+        a.uns.get("neurosig", {}).get("scores", {}).pop("neurosig_claims_tmp", None)
         ctx.scores[name] = frame[name].to_numpy(dtype=float)
+        ctx.controls[name] = excluded
+        ctx.drawn[name] = list(frame.attrs["neurosig"]["details"][name].get("control_genes", []))
     return ctx.scores[name]
+
+
+def _other_side(genes: dict | None) -> set[str]:
+    return set(genes or {})
 
 
 def _mask(a: ad.AnnData, types: list[str]) -> np.ndarray:
@@ -158,8 +222,14 @@ def unsorted_cells(a: ad.AnnData, settings: dict) -> np.ndarray:
     return np.array([not any(p.search(c) for p in patterns) for c in a.obs_names])
 
 
-def _patient_values(ctx: _Context, name: str, genes, var: dict) -> tuple[pd.Series, pd.Series | None]:
-    """One value per patient (and, for fractions, the denominator)."""
+def _patient_values(
+    ctx: _Context, name: str, genes, var: dict, *, counts: bool = False, exclude: set[str] = frozenset()
+) -> tuple[pd.Series, pd.Series | None]:
+    """One value per patient; a fraction is a fraction (``counts=True``: counts and totals).
+
+    Patients without a value are NaN (never 0): no population cells, or no sender or
+    receiver of an interaction.
+    """
     a = ctx.adata
     patients = a.obs["patient"].astype(str)
     all_patients = pd.Index(sorted(patients.unique()))
@@ -171,9 +241,12 @@ def _patient_values(ctx: _Context, name: str, genes, var: dict) -> tuple[pd.Seri
             )
         hit = _mask(a, var["fraction"]) & keep
         totals = pd.Series(keep, index=a.obs_names).groupby(patients.to_numpy()).sum().reindex(all_patients)
-        counts = pd.Series(hit, index=a.obs_names).groupby(patients.to_numpy()).sum().reindex(all_patients)
-        totals = totals[totals > 0]
-        return counts.reindex(totals.index).astype(float), totals.astype(float)
+        hits = pd.Series(hit, index=a.obs_names).groupby(patients.to_numpy()).sum().reindex(all_patients)
+        totals = totals[totals > 0].astype(float)
+        hits = hits.reindex(totals.index).astype(float)
+        if counts:
+            return hits, totals
+        return hits / totals, None
     if "interaction" in var:
         comm = a.uns.get("neurosig", {}).get("communication", {})
         per = comm.get("by_sample")
@@ -181,13 +254,15 @@ def _patient_values(ctx: _Context, name: str, genes, var: dict) -> tuple[pd.Seri
             raise NotTestable(
                 "no per-patient communication table; run tl.communicate(adata, sample_key='patient')"
             )
-        return axis_strengths(per, [var["interaction"]])[var["interaction"]], None
-    values = _cell_values(ctx, name, genes, var)
+        groups = comm.get("groups_by_sample")
+        strengths = axis_strengths(pd.DataFrame(per), [var["interaction"]], groups=groups)
+        return strengths[var["interaction"]].reindex(all_patients), None
+    values = _cell_values(ctx, name, genes, var, exclude)
     pop = _mask(a, var["population"])
     if not pop.any():
         raise NotTestable(f"no {'/'.join(var['population'])} cells")
     frame = pd.DataFrame({"v": values[pop], "p": patients.to_numpy()[pop]})
-    return frame.groupby("p")["v"].mean(), None
+    return frame.groupby("p")["v"].mean().reindex(all_patients), None
 
 
 def _row(claim_id: str, c: dict, dataset: str, **kw) -> dict:
@@ -213,24 +288,56 @@ def _row(claim_id: str, c: dict, dataset: str, **kw) -> dict:
     return row
 
 
-def _test_cell(ctx: _Context, cid: str, c: dict, xg, yg) -> dict:
-    a, s = ctx.adata, ctx.settings
-    x = _cell_values(ctx, f"{cid}:x", xg, c["x"])
-    y = _cell_values(ctx, f"{cid}:y", yg, c["y"])
-    pop = _mask(a, c["population"])
-    if not pop.any():
-        raise NotTestable(f"no {'/'.join(c['population'])} cells")
-    covs = c.get("covariates", ["n_genes"])
-    missing = [k for k in covs if k not in a.obs]
+def _covariates(a: ad.AnnData, cid: str, c: dict, settings: dict) -> tuple[np.ndarray | None, list[str]]:
+    """The covariate matrix of a cell-level claim: numeric columns, and the state as dummies.
+
+    ``covariates`` of the claim (default ``settings.cell_covariates``, genes detected per
+    cell) enter the verdict's estimate; ``settings.state_covariate`` (e.g.
+    ``neftel_state``) adds the malignant state as a categorical covariate.
+    """
+    covs = list(c.get("covariates", settings.get("cell_covariates", ["n_genes"])))
+    state = settings.get("state_covariate")
+    missing = [k for k in covs + ([state] if state else []) if k not in a.obs]
     if missing:
         raise InputDataError(
             f"Claim {cid} adjusts for .obs columns {missing}, which are missing. neurosig.datasets.load adds "
             "n_genes (genes detected per cell); for other data set adata.obs['n_genes'] = "
-            "(adata.X > 0).sum(1), or name other covariates in the claims file."
+            "(adata.X > 0).sum(1); the state covariate comes from tl.neftel_states "
+            "(obs['neftel_state']); or name other covariates in the claims file."
         )
-    n_genes = a.obs[covs].to_numpy(dtype=float) if covs else None
+    cols = [a.obs[covs].to_numpy(dtype=float)] if covs else []
+    names = list(covs)
+    types = a.obs["cell_type"].astype(str)
+    in_pop = types[types.isin(c.get("population", []))]
+    if in_pop.nunique() > 1:
+        # a population of several types (macrophage, microglia...): their mix is not the claim
+        dummies = pd.get_dummies(
+            types.where(types.isin(in_pop.unique()), "other"), drop_first=True, dtype=float
+        )
+        cols.append(dummies.to_numpy())
+        names.append("cell_type")
+    if state:
+        levels = a.obs[state].astype(str)
+        dummies = pd.get_dummies(levels, drop_first=True, dtype=float)
+        if dummies.shape[1]:
+            cols.append(dummies.to_numpy())
+        names.append(state)
+    if not cols:
+        return None, []
+    return np.column_stack(cols), names
+
+
+def _test_cell(ctx: _Context, cid: str, c: dict, xg, yg) -> dict:
+    a, s = ctx.adata, ctx.settings
+    x = _cell_values(ctx, f"{cid}:x", xg, c["x"], _other_side(yg))
+    y = _cell_values(ctx, f"{cid}:y", yg, c["y"], _other_side(xg) | set(ctx.drawn.get(f"{cid}:x", [])))
+    pop = _mask(a, c["population"])
+    if not pop.any():
+        raise NotTestable(f"no {'/'.join(c['population'])} cells")
+    cov, cov_names = _covariates(a, cid, c, s)
     patients = a.obs["patient"].astype(str).to_numpy()
-    rhos, ns, slopes, svars, per_patient, constant = [], [], [], [], [], []
+    raw, adj, per_patient, constant = [], [], [], []
+    slopes, svars = [], []
     for p in sorted(set(patients[pop])):
         m = pop & (patients == p)
         if m.sum() < s["min_cells_per_patient"]:
@@ -240,13 +347,19 @@ def _test_cell(ctx: _Context, cid: str, c: dict, xg, yg) -> dict:
         if not np.isfinite(rho):
             constant.append(p)
             continue
-        slope, svar = stats.ols_slope(yi, xi, n_genes[m] if n_genes is not None else None)
-        rhos.append(rho)
-        ns.append(int(m.sum()))
+        ci = cov[m] if cov is not None else None
+        k_cov = 0 if ci is None else int(sum(np.ptp(col) > 0 for col in ci.T))
+        rho_adj = stats.partial_spearman(xi, yi, ci) if ci is not None else rho
+        slope, svar = stats.ols_slope(yi, xi, ci)
+        n = int(m.sum())
+        raw.append((rho, n))
+        adj.append((rho_adj, n - k_cov))
         slopes.append(slope)
         svars.append(svar)
-        per_patient.append({"claim": cid, "patient": p, "n_cells": int(m.sum()), "rho": rho, "pvalue": p_rho})
-    k = len(rhos)
+        per_patient.append(
+            {"claim": cid, "patient": p, "n_cells": n, "rho": rho_adj, "rho_unadjusted": rho, "pvalue": p_rho}
+        )
+    k = len(raw)
     if k < s["min_patients_cell"]:
         why = (
             f"{k} patient(s) with >= {s['min_cells_per_patient']} {'/'.join(c['population'])} cells and "
@@ -255,21 +368,30 @@ def _test_cell(ctx: _Context, cid: str, c: dict, xg, yg) -> dict:
         if constant:
             why += f"; constant in {', '.join(constant)}"
         raise NotTestable(why)
-    z, v = stats.fisher_z(np.array(rhos), np.array(ns))
+    ok_adj = [(r, n) for r, n in adj if np.isfinite(r) and n > 3]
+    if len(ok_adj) < s["min_patients_cell"]:
+        raise NotTestable("the covariates leave too few degrees of freedom within patients")
+    z, v = stats.fisher_z(np.array([r for r, _ in ok_adj]), np.array([n for _, n in ok_adj]))
     pooled = stats.random_effects(z, v)
+    zr, vr = stats.fisher_z(np.array([r for r, _ in raw]), np.array([n for _, n in raw]))
+    pooled_raw = stats.random_effects(zr, vr)
     ols = stats.random_effects(np.array(slopes), np.array(svars))
     m_all = pop & np.isin(patients, [r["patient"] for r in per_patient])
-    lmm = stats.mixed_model(
-        y[m_all], x[m_all], patients[m_all], n_genes[m_all] if n_genes is not None else None
-    )
+    lmm = stats.mixed_model(y[m_all], x[m_all], patients[m_all], cov[m_all] if cov is not None else None)
     return {
-        "effect_type": "spearman_rho (pooled within-patient)",
+        "effect_type": "spearman_rho (pooled within-patient"
+        + (f", adjusted for {', '.join(cov_names)})" if cov_names else ")"),
         "effect": float(np.tanh(pooled.estimate)),
         "ci_low": float(np.tanh(pooled.ci_low)),
         "ci_high": float(np.tanh(pooled.ci_high)),
         "pvalue": pooled.pvalue,
+        "effect_unadjusted": float(np.tanh(pooled_raw.estimate)),
+        "ci_low_unadjusted": float(np.tanh(pooled_raw.ci_low)),
+        "ci_high_unadjusted": float(np.tanh(pooled_raw.ci_high)),
+        "pvalue_unadjusted": pooled_raw.pvalue,
+        "adjusted_for": ", ".join(cov_names),
         "n_patients": k,
-        "n_cells": int(sum(ns)),
+        "n_cells": int(sum(n for _, n in raw)),
         "tau2": pooled.tau2,
         "i2": pooled.i2,
         "ols_slope": ols.estimate,
@@ -283,17 +405,39 @@ def _test_cell(ctx: _Context, cid: str, c: dict, xg, yg) -> dict:
     }
 
 
+def _cells_of(a: ad.AnnData, patients: pd.Index) -> int:
+    """Cells of the given patients (those a patient-level test used)."""
+    return int(a.obs["patient"].astype(str).isin(patients).sum())
+
+
 def _test_patient(ctx: _Context, cid: str, c: dict, xg, yg) -> dict:
     s = ctx.settings
-    xv, _ = _patient_values(ctx, f"{cid}:x", xg, c["x"])
-    yv, totals = _patient_values(ctx, f"{cid}:y", yg, c["y"])
+    xv, _ = _patient_values(ctx, f"{cid}:x", xg, c["x"], exclude=_other_side(yg))
+    yv, totals = _patient_values(
+        ctx,
+        f"{cid}:y",
+        yg,
+        c["y"],
+        counts="fraction" in c["y"],
+        exclude=_other_side(xg) | set(ctx.drawn.get(f"{cid}:x", [])),
+    )
+    every = xv.index.union(yv.index)
     common = xv.dropna().index.intersection(yv.dropna().index)
+    dropped = sorted(set(every) - set(common))
     n = len(common)
+    note = ""
+    if dropped:
+        shown = ", ".join(dropped[:6]) + (" ..." if len(dropped) > 6 else "")
+        note = f"{len(dropped)} patient(s) without a value dropped (absent, not zero): {shown}"
     if n < s["min_patients_patient"]:
-        raise NotTestable(f"{n} patient(s) with both values (need {s['min_patients_patient']})")
+        raise NotTestable(
+            f"{n} patient(s) with both values (need {s['min_patients_patient']})"
+            + (f"; {note}" if note else "")
+        )
     xs, ys = xv[common].to_numpy(float), yv[common].to_numpy(float)
     if np.ptp(xs) == 0:
-        raise NotTestable(f"{_describe(c['x'])} is constant across patients")
+        raise NotTestable(f"constant: {_describe(c['x'])} is the same in every patient ({xs[0]:.4g})")
+    base = {"n_patients": n, "n_patients_dropped": len(dropped), "n_cells": _cells_of(ctx.adata, common)}
     if totals is not None:
         if ys.sum() == 0:
             raise NotTestable(f"no {'/'.join(c['y']['fraction'])} cells in any patient")
@@ -301,93 +445,205 @@ def _test_patient(ctx: _Context, cid: str, c: dict, xg, yg) -> dict:
         beta, lo, hi, p = stats.quasibinomial(ys, tot, xs)
         se = (hi - lo) / (2 * sps.t.ppf(0.975, max(n - 2, 1)))
         return {
+            **base,
             "effect_type": "log_odds_per_sd (quasi-binomial)",
             "effect": beta,
             "ci_low": lo,
             "ci_high": hi,
             "pvalue": p,
-            "n_patients": n,
-            "n_cells": int(tot.sum()),
+            "reason": note,
             "z": beta,
             "z_se": se,
         }
     if np.ptp(ys) == 0:
-        raise NotTestable(f"{_describe(c['y'])} is constant across patients")
-    rho, p = stats.spearman(xs, ys)
-    lo, hi = stats.spearman_ci(rho, n)
-    z, v = stats.fisher_z(np.array([rho]), np.array([n]))
+        raise NotTestable(f"constant: {_describe(c['y'])} is the same in every patient")
+    res = stats.spearman_test(xs, ys, seed=ctx.seed)
+    z, v = stats.fisher_z(np.array([res.rho]), np.array([n]))
     return {
+        **base,
         "effect_type": "spearman_rho (across patients)",
-        "effect": rho,
-        "ci_low": lo,
-        "ci_high": hi,
-        "pvalue": p,
-        "n_patients": n,
-        "n_cells": int(ctx.adata.n_obs),
+        "effect": res.rho,
+        "ci_low": res.ci_low,
+        "ci_high": res.ci_high,
+        "pvalue": res.pvalue,
+        "reason": "; ".join(filter(None, [f"p and interval: {res.method}", note])),
         "z": float(z[0]),
         "z_se": float(np.sqrt(v[0])) if n > 3 else np.nan,
     }
 
 
+def _patient_axis_calls(
+    per: pd.DataFrame, groups: dict, axis_id: str, alpha: float, sender_proxies: list[str] | None = None
+) -> tuple[list[dict], list[str]]:
+    """Per patient: Simes p over the claim's on-axis pairs; patients lacking a side listed apart."""
+    claim = load_axis()["claims"][axis_id]
+    on = per[on_axis_of(per, axis_id, sender_proxies=sender_proxies)]
+    by = {str(k): v for k, v in on.groupby(on["sample"].astype(str))}
+    calls, absent = [], []
+    for sample in sorted(groups):
+        g = {str(k): int(v) for k, v in dict(groups[sample]).items()}
+        senders = [k for k in g if k in claim["senders"]]
+        receivers = [k for k in g if k in claim["receivers"]]
+        if not senders or not receivers:
+            absent.append(sample)
+            continue
+        rows = by.get(sample)
+        p = stats.simes(rows["pvalue"].to_numpy(float)) if rows is not None and len(rows) else 1.0
+        p = 1.0 if not np.isfinite(p) else p
+        calls.append(
+            {
+                "patient": sample,
+                "n_cells": sum(g[k] for k in set(senders) | set(receivers)),
+                "pvalue": p,
+                "significant": p < alpha,
+                "n_pairs": 0 if rows is None else len(rows),
+            }
+        )
+    return calls, absent
+
+
 def _test_communication(ctx: _Context, cid: str, c: dict) -> dict:
+    """Per patient, then across patients: the patient is the unit of communication claims too.
+
+    In each patient with at least one of the claim's senders and one of its receivers
+    (``min_cells`` each), the claim's on-axis pairs are tested by CellPhoneDB's
+    permutation within that patient and combined by Simes' method; the claim is then a
+    one-sided binomial test of the number of patients with p < alpha against the
+    alpha expected under no communication. The effect is the fraction of patients.
+    The table over all cells pooled is kept as description (``reason``).
+    """
     comm = ctx.adata.uns.get("neurosig", {}).get("communication", {})
     if "table" not in comm:
         raise NotTestable(
             "communication was not inferred (run tl.communicate first)"
             + (f": {comm['not_run']}" if "not_run" in comm else "")
         )
-    axis = load_axis()["claims"][c["axis"]]
-    groups = set(comm.get("groups", {}))
-    senders = groups & set(axis["senders"])
-    receivers = groups & set(axis["receivers"])
-    if not senders or not receivers:
-        side = "senders" if not senders else "receivers"
-        wanted = axis[side]
+    if comm.get("by_sample") is None or comm.get("groups_by_sample") is None:
         raise NotTestable(
-            f"no {side} ({'/'.join(wanted)}) with >= {comm.get('parameters', {}).get('min_cells', 5)} cells"
+            "no per-patient communication (run tl.communicate(adata, sample_key='patient') again: "
+            "communication claims are tested per patient)"
         )
-    t = comm["table"]
-    rows = t[on_axis_of(t, c["axis"])]
-    patients = ctx.adata.obs["patient"].nunique()
-    if rows.empty:
-        return {
-            "effect_type": "max lr_means on the axis",
-            "effect": 0.0,
-            "pvalue": 1.0,
-            "n_patients": patients,
-            "n_cells": int(ctx.adata.n_obs),
-            "reason": (
-                f"no pair of {c['axis']} expressed in >= expr_prop of "
-                f"{sorted(senders)} -> {sorted(receivers)}"
-            ),
+    s = ctx.settings
+    axis = load_axis()["claims"][c["axis"]]
+    per = pd.DataFrame(comm["by_sample"])
+    groups = comm["groups_by_sample"]
+    alpha = s["alpha"]
+    calls, absent = _patient_axis_calls(per, groups, c["axis"], alpha)
+    skipped = sorted(comm.get("skipped_samples", {}) or {})
+    n = len(calls)
+    lacking = (
+        f"{len(absent) + len(skipped)} patient(s) without {'/'.join(axis['senders'])} senders or "
+        f"{'/'.join(axis['receivers'])} receivers (>= {comm.get('parameters', {}).get('min_cells', 5)} cells)"
+    )
+    if n < s["min_patients_communication"]:
+        raise NotTestable(
+            f"{n} patient(s) with both senders and receivers "
+            f"(need {s['min_patients_communication']}); {lacking}"
+        )
+    k = sum(r["significant"] for r in calls)
+    p, lo, hi = stats.count_test(k, n, alpha)
+    t = pd.DataFrame(comm["table"])
+    rows = t[on_axis_of(t, c["axis"])] if len(t) else t
+    notes = [
+        f"{k} of {n} patients with a significant on-axis pair (Simes over the claim's pairs, p < {alpha})"
+    ]
+    if "sender_proxies" in axis:
+        others = sorted(set(load_axis()["metabolite_sender_proxies"]) - set(axis["sender_proxies"]))
+        o_calls, _ = _patient_axis_calls(per, groups, c["axis"], alpha, sender_proxies=others)
+        notes.append(
+            f"{'/'.join(others)} senders reported apart, not counted: "
+            f"{sum(r['significant'] for r in o_calls)} of {len(o_calls)} patients"
+        )
+    notes.append(lacking)
+    if len(rows):
+        best = rows.sort_values(["pvalue", "lr_means"], ascending=[True, False]).iloc[0]
+        notes.append(
+            f"all cells pooled (description): best pair {best['sender']} -> {best['receiver']} "
+            f"{best['ligand_complex']} -> {best['receptor_complex']} (p {best['pvalue']:.3g})"
+        )
+    else:
+        notes.append("all cells pooled (description): no on-axis pair expressed")
+    per_patient = [
+        {
+            "claim": cid,
+            "patient": r["patient"],
+            "n_cells": r["n_cells"],
+            "rho": np.nan,
+            "rho_unadjusted": np.nan,
+            "pvalue": r["pvalue"],
         }
-    best = rows.sort_values("pvalue").iloc[0]
-    p_adj = min(1.0, float(rows["pvalue"].min()) * len(rows))
+        for r in calls
+    ]
     return {
-        "effect_type": "max lr_means on the axis",
-        "effect": float(rows["lr_means"].max()),
-        "pvalue": p_adj,
-        "n_patients": patients,
-        "n_cells": int(ctx.adata.n_obs),
-        "reason": (
-            f"best pair {best['sender']} -> {best['receiver']} {best['ligand_complex']} -> "
-            f"{best['receptor_complex']} (p {best['pvalue']:.3g}, Bonferroni over {len(rows)} pairs)"
-        ),
+        "effect_type": "fraction_of_patients (axis pair significant within the patient)",
+        "effect": k / n,
+        "ci_low": lo,
+        "ci_high": hi,
+        "pvalue": p,
+        "n_patients": n,
+        "n_patients_dropped": len(absent) + len(skipped),
+        "n_cells": int(sum(r["n_cells"] for r in calls)),
+        "reason": "; ".join(notes),
+        "_per_patient": per_patient,
     }
 
 
-def verdict(row: dict, alpha: float) -> str:
-    """The verdict word of one evidence row (its q-value must be set)."""
+def _effect_kind(effect_type: str) -> str:
+    text = str(effect_type)
+    if text.startswith("spearman"):
+        return "spearman_rho"
+    if text.startswith("log_odds"):
+        return "log_odds_per_sd"
+    if text.startswith("fraction_of_patients"):
+        return "fraction_of_patients"
+    return ""
+
+
+def verdict(row: dict, alpha: float, min_effect: dict[str, float] | None = None) -> str:
+    """The verdict word of one evidence row (its q-value must be set).
+
+    ``supported``/``contradicted`` need q < alpha *and* an estimate at least the smallest
+    effect of interest of its kind (``min_effect``; default :data:`MIN_EFFECT`); a
+    significant but smaller estimate, or an interval lying inside +-min_effect, is
+    ``negligible``.
+    """
     if row.get("verdict") == "not testable":
         return "not testable"
+    thresholds = MIN_EFFECT if min_effect is None else min_effect
+    m = float(thresholds.get(_effect_kind(row.get("effect_type", "")), 0.0))
     q = row.get("qvalue")
-    if q is None or not np.isfinite(q) or q >= alpha:
+    effect = row.get("effect")
+    lo, hi = row.get("ci_low"), row.get("ci_high")
+    significant = q is not None and np.isfinite(q) and q < alpha
+    if not significant:
+        if m > 0 and row["expected"] != "present" and _finite(lo, hi) and -m < lo and hi < m:
+            return "negligible"
         return "inconclusive"
     if row["expected"] == "present":
-        return "supported"
-    sign = np.sign(row["effect"])
+        return "supported" if effect >= m else "negligible"
+    if not abs(effect) >= m:
+        return "negligible"
     want = 1 if row["expected"] == "positive" else -1
-    return "supported" if sign == want else "contradicted"
+    return "supported" if np.sign(effect) == want else "contradicted"
+
+
+def _finite(*values) -> bool:
+    return all(v is not None and np.isfinite(v) for v in values)
+
+
+def _min_effect_of(row: dict, thresholds: dict[str, float]) -> float:
+    return float(thresholds.get(_effect_kind(row.get("effect_type", "")), np.nan))
+
+
+def _control_note(ctx: _Context, cid: str, note: str) -> str:
+    """The circularity record: shared genes removed, and the other side's genes kept out of controls."""
+    parts = [note] if note else []
+    for side, other in (("x", "y"), ("y", "x")):
+        excluded = ctx.controls.get(f"{cid}:{side}")
+        if excluded:
+            what = f"{other}'s genes" + (" and controls" if side == "y" and ctx.drawn.get(f"{cid}:x") else "")
+            parts.append(f"controls of {side} exclude {what} ({len(excluded)} genes)")
+    return "; ".join(parts)
 
 
 def test_claims(
@@ -415,9 +671,11 @@ def test_claims(
     only
         Claim ids to test (default all).
     seed
-        Seed of control-gene sampling in scoring.
+        Seed of control-gene sampling in scoring and of Monte Carlo permutations.
     settings
-        Overrides of the file's ``settings`` (``min_cells_per_patient``, ``alpha``...).
+        Overrides of the file's ``settings`` (``min_cells_per_patient``, ``alpha``,
+        ``min_effect``, ``cell_covariates``, ``state_covariate`` = ``"neftel_state"`` to
+        adjust cell-level claims for the malignant state...).
 
     Returns
     -------
@@ -435,7 +693,11 @@ def test_claims(
     conf.setdefault("min_cells_per_patient", 20)
     conf.setdefault("min_patients_cell", 3)
     conf.setdefault("min_patients_patient", 5)
+    conf.setdefault("min_patients_communication", 3)
+    conf.setdefault("cell_covariates", ["n_genes"])
+    conf.setdefault("state_covariate", None)
     conf.setdefault("alpha", 0.05)
+    conf["min_effect"] = {**MIN_EFFECT, **(conf.get("min_effect") or {})}
     dataset = dataset or str(adata.uns.get("neurosig", {}).get("dataset_id", "dataset"))
     ctx = _Context(adata, conf, seed)
     rows, per_patient = [], []
@@ -454,7 +716,15 @@ def test_claims(
                 xg, yg, note = circularity_guard(_genes_of(c["x"]), _genes_of(c["y"]))
                 base["circularity"] = note
                 fn = _test_cell if c["level"] == "cell" else _test_patient
-                result = fn(ctx, cid, c, xg, yg)
+                try:
+                    result = fn(ctx, cid, c, xg, yg)
+                finally:
+                    base["circularity"] = _control_note(ctx, cid, note)
+                    base["coverage"] = "; ".join(
+                        f"{side}: {ctx.coverage[f'{cid}:{side}']}"
+                        for side in ("x", "y")
+                        if f"{cid}:{side}" in ctx.coverage
+                    )
             per_patient += result.pop("_per_patient", [])
             base.update(result)
         except NotTestable as err:
@@ -465,8 +735,9 @@ def test_claims(
     for level in table["level"].unique():
         m = (table["level"] == level) & table["verdict"].ne("not testable")
         table.loc[m, "qvalue"] = bh_qvalues(table.loc[m, "pvalue"].to_numpy(dtype=float))
-    table["verdict"] = [verdict(r, conf["alpha"]) for r in table.to_dict("records")]
-    pp = pd.DataFrame(per_patient, columns=["claim", "patient", "n_cells", "rho", "pvalue"])
+    table["verdict"] = [verdict(r, conf["alpha"], conf["min_effect"]) for r in table.to_dict("records")]
+    table["min_effect"] = [_min_effect_of(r, conf["min_effect"]) for r in table.to_dict("records")]
+    pp = pd.DataFrame(per_patient, columns=PER_PATIENT_COLUMNS)
     pp.insert(0, "dataset", dataset)
     table.attrs["per_patient"] = pp.to_dict("records")  # records, so that tables concatenate
     if inplace:
@@ -479,15 +750,46 @@ def test_claims(
     return table
 
 
-def pool_evidence(tables: list[pd.DataFrame], alpha: float = 0.05) -> pd.DataFrame:
+def check_independent(datasets: list[str]) -> None:
+    """Refuse to pool datasets that share cells (a dataset twice, or manifest ``overlaps``)."""
+    from ..datasets.manifest import get_manifest
+
+    seen = [str(d) for d in datasets]
+    twice = sorted({d for d in seen if seen.count(d) > 1})
+    if twice:
+        raise InputDataError(
+            f"Dataset(s) {twice} appear more than once: pooling would count the same patients twice. "
+            "Give each input once (or a distinct dataset name)."
+        )
+    manifest = get_manifest()
+    known = set(manifest.ids()) if hasattr(manifest, "ids") else set()
+    for i, d in enumerate(seen):
+        try:
+            entry = manifest.get(d) if (not known or d in known) else None
+        except Exception:  # noqa: BLE001 - a user's own dataset is not in the manifest
+            entry = None
+        shared = sorted(set((entry or {}).get("overlaps", []) or []) & set(seen[:i] + seen[i + 1 :]))
+        if shared:
+            raise InputDataError(
+                f"Datasets {d} and {', '.join(shared)} share cells (data_manifest.yaml 'overlaps'): "
+                "pooling them would count the same patients twice. Keep one of them."
+            )
+
+
+def pool_evidence(
+    tables: list[pd.DataFrame], alpha: float = 0.05, min_effect: dict[str, float] | None = None
+) -> pd.DataFrame:
     """Per-dataset evidence plus one pooled row per claim (``dataset == "pooled"``).
 
     Cell- and patient-level claims: random-effects meta-analysis of the per-dataset
     estimates (Fisher z of rho, or log-odds slopes; DerSimonian-Laird with Hartung-Knapp),
     the dataset as the unit; a single testable dataset is carried over as it is.
-    Communication claims: Fisher's combination of the per-dataset p-values, effect the
-    median. q-values are BH within each level over the pooled rows.
+    Communication claims: the patients of all datasets together, a one-sided binomial
+    test of the patients with a significant axis pair. q-values are BH within each level
+    over the pooled rows. Datasets that share cells are refused (:func:`check_independent`).
     """
+    thresholds = {**MIN_EFFECT, **(min_effect or {})}
+    check_independent([str(t["dataset"].iloc[0]) for t in tables if len(t) and "dataset" in t])
     stripped = []
     for t in tables:
         t = t.copy()
@@ -512,14 +814,19 @@ def pool_evidence(tables: list[pd.DataFrame], alpha: float = 0.05) -> pd.DataFra
             reasons = "; ".join(f"{d}: {r}" for d, r in zip(grp["dataset"], grp["reason"], strict=True))
             row.update({"verdict": "not testable", "reason": reasons})
         elif first["level"] == "communication":
-            p = ok["pvalue"].astype(float).clip(lower=1e-300)
-            combined = sps.combine_pvalues(p, method="fisher").pvalue if len(p) > 1 else float(p.iloc[0])
+            n = ok["n_patients"].astype(int)
+            k = int(np.round((ok["effect"].astype(float) * n).sum()))
+            total = int(n.sum())
+            p, lo, hi = stats.count_test(k, total, alpha)
             row.update(
                 {
                     "effect_type": first["effect_type"],
-                    "effect": float(ok["effect"].median()),
-                    "pvalue": float(combined),
-                    "reason": f"{len(ok)} dataset(s) testable",
+                    "effect": k / total,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "pvalue": p,
+                    "n_patients_dropped": int(ok["n_patients_dropped"].fillna(0).sum()),
+                    "reason": f"{k} of {total} patients over {len(ok)} dataset(s); one-sided binomial test",
                 }
             )
         else:
@@ -556,7 +863,8 @@ def pool_evidence(tables: list[pd.DataFrame], alpha: float = 0.05) -> pd.DataFra
     for level in pooled["level"].unique():
         m = (pooled["level"] == level) & pooled["verdict"].ne("not testable")
         pooled.loc[m, "qvalue"] = bh_qvalues(pooled.loc[m, "pvalue"].to_numpy(dtype=float))
-    pooled["verdict"] = [verdict(r, alpha) for r in pooled.to_dict("records")]
+    pooled["verdict"] = [verdict(r, alpha, thresholds) for r in pooled.to_dict("records")]
+    pooled["min_effect"] = [_min_effect_of(r, thresholds) for r in pooled.to_dict("records")]
     return pd.concat([every.reindex(columns=EVIDENCE_COLUMNS), pooled], ignore_index=True)
 
 

@@ -45,7 +45,7 @@ table{border-collapse:collapse;font-size:.8em;margin:.5em 0}
 td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}th{background:#f4f4f4}
 td:first-child,th:first-child{text-align:left}figure{margin:1em 0}img{max-width:100%}
 figcaption,.note{font-size:.85em;color:#555}nav a{margin-right:1em}
-.supported{color:#1a7f37}.contradicted{color:#b42318}
+.supported{color:#1a7f37}.contradicted{color:#b42318}.negligible{color:#6b7280}
 """
 
 

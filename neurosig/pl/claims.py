@@ -26,6 +26,9 @@ def forest(evidence: pd.DataFrame, claim: str, *, per_patient: pd.DataFrame | No
     rows = evidence[evidence["claim"] == claim]
     if rows.empty:
         raise InputDataError(f"Claim {claim!r} is not in the evidence table.")
+    if per_patient is not None:
+        per_patient = per_patient[per_patient["claim"] == claim]
+        per_patient = per_patient[np.isfinite(per_patient["rho"].astype(float))]
     if ax is None:
         _, ax = plt.subplots(
             figsize=(6, 1.2 + 0.35 * (len(rows) + (0 if per_patient is None else len(per_patient))))
@@ -33,7 +36,8 @@ def forest(evidence: pd.DataFrame, claim: str, *, per_patient: pd.DataFrame | No
     labels, y = [], 0
     for _, r in rows.iloc[::-1].iterrows():
         if r["dataset"] != "pooled" and per_patient is not None:
-            pp = per_patient[(per_patient["claim"] == claim) & (per_patient["dataset"] == r["dataset"])]
+            # communication rows carry a within-patient p, not a rho: they were left out above
+            pp = per_patient[per_patient["dataset"] == r["dataset"]]
             for _, p in pp.iloc[::-1].iterrows():
                 half = 1.96 * np.sqrt(1.06 / max(p["n_cells"] - 3, 1))
                 z = np.arctanh(np.clip(p["rho"], -0.999, 0.999))
