@@ -425,14 +425,21 @@ def annotate_cmd(input_, out, seed, resolution, reference_key, reference_cat, no
     "--min-cells", type=int, default=5, show_default=True, help="Smaller groups are skipped and listed."
 )
 @click.option(
-    "--complex-null",
+    "--rules",
     type=click.Choice(["cellphonedb", "liana"]),
     default="cellphonedb",
     show_default=True,
-    help="How a complex's permuted mean is taken (see docs/communication.md).",
+    help="CellPhoneDB 5's rules (detection > expr_prop, shuffled mean 0 when a partner is absent, "
+    "strict null count) or liana's variant (see docs/communication.md).",
+)
+@click.option(
+    "--complex-null",
+    type=click.Choice(["cellphonedb", "liana"]),
+    default=None,
+    help="Override only how a complex's permuted mean is taken (default: that of --rules).",
 )
 def communicate_cmd(
-    input_, out, groupby, sample_key, resource, n_perms, seed, expr_prop, min_cells, complex_null
+    input_, out, groupby, sample_key, resource, n_perms, seed, expr_prop, min_cells, rules, complex_null
 ):
     """Ligand-receptor communication; INPUT is a dataset id or a harmonised .h5ad."""
     from pathlib import Path
@@ -451,6 +458,7 @@ def communicate_cmd(
         seed=seed,
         expr_prop=expr_prop,
         min_cells=min_cells,
+        rules=rules,
         complex_null=complex_null,
     )
     written = write_communication(adata, out)

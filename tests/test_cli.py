@@ -251,6 +251,14 @@ def test_communicate_command(tmp_path):
     meta = json.loads((out / "communication.json").read_text())
     assert meta["resource_files"]["interaction_input.csv"].startswith("3cf0ceac")
     assert set(meta["skipped_samples"]) == {"MGH93", "MGH97"}
+    assert prov["parameters"]["rules"] == "cellphonedb" and table["pvalue"].min() >= 1 / 101 - 1e-8
+    liana = CliRunner().invoke(
+        main,
+        ["communicate", "tirosh2016_oligodendroglioma", "--out", str(tmp_path / "l"), "--n-perms", "100"]
+        + ["--rules", "liana"],
+    )
+    assert liana.exit_code == 0, liana.output
+    assert json.loads((tmp_path / "l" / "provenance.json").read_text())["parameters"]["rules"] == "liana"
     bad = CliRunner().invoke(
         main, ["communicate", "tirosh2016_oligodendroglioma", "--out", str(out), "--groupby", "x"]
     )
