@@ -242,8 +242,9 @@ def _patient_values(
         hit = _mask(a, var["fraction"]) & keep
         totals = pd.Series(keep, index=a.obs_names).groupby(patients.to_numpy()).sum().reindex(all_patients)
         hits = pd.Series(hit, index=a.obs_names).groupby(patients.to_numpy()).sum().reindex(all_patients)
-        totals = totals[totals > 0].astype(float)
-        hits = hits.reindex(totals.index).astype(float)
+        # a patient with no unsorted cell has no fraction: NaN, counted as dropped by the test
+        totals = totals.where(totals > 0).astype(float)
+        hits = hits.astype(float).where(totals.notna())
         if counts:
             return hits, totals
         return hits / totals, None
@@ -308,7 +309,8 @@ def _covariates(a: ad.AnnData, cid: str, c: dict, settings: dict) -> tuple[np.nd
     cols = [a.obs[covs].to_numpy(dtype=float)] if covs else []
     names = list(covs)
     types = a.obs["cell_type"].astype(str)
-    in_pop = types[types.isin(c.get("population", []))]
+    pop = types.isin(c.get("population", [])).to_numpy()
+    in_pop = types[pop]
     if in_pop.nunique() > 1:
         # a population of several types (macrophage, microglia...): their mix is not the claim
         dummies = pd.get_dummies(
@@ -318,10 +320,10 @@ def _covariates(a: ad.AnnData, cid: str, c: dict, settings: dict) -> tuple[np.nd
         names.append("cell_type")
     if state:
         levels = a.obs[state].astype(str)
-        dummies = pd.get_dummies(levels, drop_first=True, dtype=float)
-        if dummies.shape[1]:
+        if levels[pop].nunique() > 1:  # a state constant in the population adjusts nothing
+            dummies = pd.get_dummies(levels, drop_first=True, dtype=float)
             cols.append(dummies.to_numpy())
-        names.append(state)
+            names.append(state)
     if not cols:
         return None, []
     return np.column_stack(cols), names
@@ -371,6 +373,8 @@ def _test_cell(ctx: _Context, cid: str, c: dict, xg, yg) -> dict:
     ok_adj = [(r, n) for r, n in adj if np.isfinite(r) and n > 3]
     if len(ok_adj) < s["min_patients_cell"]:
         raise NotTestable("the covariates leave too few degrees of freedom within patients")
+    every = sorted(set(patients[pop]))
+    dropped = len(every) - len(ok_adj)
     z, v = stats.fisher_z(np.array([r for r, _ in ok_adj]), np.array([n for _, n in ok_adj]))
     pooled = stats.random_effects(z, v)
     zr, vr = stats.fisher_z(np.array([r for r, _ in raw]), np.array([n for _, n in raw]))
@@ -390,7 +394,14 @@ def _test_cell(ctx: _Context, cid: str, c: dict, xg, yg) -> dict:
         "ci_high_unadjusted": float(np.tanh(pooled_raw.ci_high)),
         "pvalue_unadjusted": pooled_raw.pvalue,
         "adjusted_for": ", ".join(cov_names),
-        "n_patients": k,
+        "n_patients": len(ok_adj),
+        "n_patients_dropped": dropped,
+        "reason": (
+            f"{dropped} patient(s) with fewer than {s['min_cells_per_patient']} cells or constant "
+            "values left out"
+            if dropped
+            else ""
+        ),
         "n_cells": int(sum(n for _, n in raw)),
         "tau2": pooled.tau2,
         "i2": pooled.i2,
@@ -400,7 +411,7 @@ def _test_cell(ctx: _Context, cid: str, c: dict, xg, yg) -> dict:
         "lmm_slope": lmm[0],
         "lmm_pvalue": lmm[3],
         "z": pooled.estimate,
-        "z_se": (pooled.ci_high - pooled.ci_low) / (2 * sps.t.ppf(0.975, max(k - 1, 1))),
+        "z_se": (pooled.ci_high - pooled.ci_low) / (2 * sps.t.ppf(0.975, max(len(ok_adj) - 1, 1))),
         "_per_patient": per_patient,
     }
 
@@ -526,6 +537,10 @@ def _test_communication(ctx: _Context, cid: str, c: dict) -> dict:
     s = ctx.settings
     axis = load_axis()["claims"][c["axis"]]
     per = pd.DataFrame(comm["by_sample"])
+    if not int(comm.get("parameters", {}).get("n_perms", 1) or 0) or (
+        len(per) and not np.isfinite(per["pvalue"].to_numpy(float)).any()
+    ):
+        raise NotTestable("communication was inferred without shuffles (n_perms 0): no p-values to test")
     groups = comm["groups_by_sample"]
     alpha = s["alpha"]
     calls, absent = _patient_axis_calls(per, groups, c["axis"], alpha)
@@ -548,7 +563,8 @@ def _test_communication(ctx: _Context, cid: str, c: dict) -> dict:
         f"{k} of {n} patients with a significant on-axis pair (Simes over the claim's pairs, p < {alpha})"
     ]
     if "sender_proxies" in axis:
-        others = sorted(set(load_axis()["metabolite_sender_proxies"]) - set(axis["sender_proxies"]))
+        kinds = set(load_axis()["metabolite_sender_proxies"]) | {"enzyme_only"}
+        others = sorted(kinds - set(axis["sender_proxies"]))
         o_calls, _ = _patient_axis_calls(per, groups, c["axis"], alpha, sender_proxies=others)
         notes.append(
             f"{'/'.join(others)} senders reported apart, not counted: "
@@ -610,7 +626,11 @@ def verdict(row: dict, alpha: float, min_effect: dict[str, float] | None = None)
     if row.get("verdict") == "not testable":
         return "not testable"
     thresholds = MIN_EFFECT if min_effect is None else min_effect
-    m = float(thresholds.get(_effect_kind(row.get("effect_type", "")), 0.0))
+    own = row.get("min_effect")
+    if own is not None and np.isfinite(own):
+        m = float(own)  # the dataset's claims file set it (pooled rows carry it over)
+    else:
+        m = float(thresholds.get(_effect_kind(row.get("effect_type", "")), 0.0))
     q = row.get("qvalue")
     effect = row.get("effect")
     lo, hi = row.get("ci_low"), row.get("ci_high")
@@ -625,6 +645,19 @@ def verdict(row: dict, alpha: float, min_effect: dict[str, float] | None = None)
         return "negligible"
     want = 1 if row["expected"] == "positive" else -1
     return "supported" if np.sign(effect) == want else "contradicted"
+
+
+def _with_verdict_note(row: dict, alpha: float) -> str:
+    """The row's reason, plus why a verdict is negligible (two different grounds)."""
+    reason = "" if row.get("reason") is None or str(row.get("reason")) == "nan" else str(row["reason"])
+    if row.get("verdict") != "negligible":
+        return reason
+    q = row.get("qvalue")
+    if q is not None and np.isfinite(q) and q < alpha:
+        note = f"significant but |effect| < min_effect {row['min_effect']:g}"
+    else:
+        note = f"95% interval inside +-{row['min_effect']:g} (equivalent to no effect that matters)"
+    return "; ".join(filter(None, [reason, note]))
 
 
 def _finite(*values) -> bool:
@@ -735,8 +768,9 @@ def test_claims(
     for level in table["level"].unique():
         m = (table["level"] == level) & table["verdict"].ne("not testable")
         table.loc[m, "qvalue"] = bh_qvalues(table.loc[m, "pvalue"].to_numpy(dtype=float))
-    table["verdict"] = [verdict(r, conf["alpha"], conf["min_effect"]) for r in table.to_dict("records")]
     table["min_effect"] = [_min_effect_of(r, conf["min_effect"]) for r in table.to_dict("records")]
+    table["verdict"] = [verdict(r, conf["alpha"], conf["min_effect"]) for r in table.to_dict("records")]
+    table["reason"] = [_with_verdict_note(r, conf["alpha"]) for r in table.to_dict("records")]
     pp = pd.DataFrame(per_patient, columns=PER_PATIENT_COLUMNS)
     pp.insert(0, "dataset", dataset)
     table.attrs["per_patient"] = pp.to_dict("records")  # records, so that tables concatenate
@@ -863,8 +897,15 @@ def pool_evidence(
     for level in pooled["level"].unique():
         m = (pooled["level"] == level) & pooled["verdict"].ne("not testable")
         pooled.loc[m, "qvalue"] = bh_qvalues(pooled.loc[m, "pvalue"].to_numpy(dtype=float))
+    own = every.groupby("claim", sort=False)["min_effect"].first() if "min_effect" in every else None
+    pooled["min_effect"] = [
+        float(own[r["claim"]])
+        if own is not None and r["claim"] in own and np.isfinite(own[r["claim"]])
+        else _min_effect_of(r, thresholds)
+        for r in pooled.to_dict("records")
+    ]
     pooled["verdict"] = [verdict(r, alpha, thresholds) for r in pooled.to_dict("records")]
-    pooled["min_effect"] = [_min_effect_of(r, thresholds) for r in pooled.to_dict("records")]
+    pooled["reason"] = [_with_verdict_note(r, alpha) for r in pooled.to_dict("records")]
     return pd.concat([every.reindex(columns=EVIDENCE_COLUMNS), pooled], ignore_index=True)
 
 

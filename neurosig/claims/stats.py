@@ -84,11 +84,10 @@ def random_effects(y: np.ndarray, v: np.ndarray, *, hartung_knapp: bool = True) 
     mu = float(np.sum(ws * y) / np.sum(ws))
     if hartung_knapp and k > 1:
         var_hk = float(np.sum(ws * (y - mu) ** 2) / ((k - 1) * np.sum(ws)))
-        se = np.sqrt(var_hk)
-        if not se > 0:
-            # every study has the same estimate: the Hartung-Knapp variance is 0, which would
-            # give p = 0; fall back to the DerSimonian-Laird standard error (never smaller)
-            se = float(np.sqrt(1 / np.sum(ws)))
+        # modified Hartung-Knapp (Knapp & Hartung 2003; Jackson et al. 2017, Stat Med
+        # 36:3923): never below the DerSimonian-Laird standard error, so studies that agree
+        # better than chance (or exactly: var_hk = 0) cannot make p arbitrarily small
+        se = max(np.sqrt(var_hk), float(np.sqrt(1 / np.sum(ws))))
         crit = stats.t.ppf(0.975, k - 1)
         p = 2 * stats.t.sf(abs(mu) / se, k - 1)
     else:
@@ -102,7 +101,7 @@ def ols_slope(y: np.ndarray, x: np.ndarray, covariates: np.ndarray | None = None
     """Slope of standardised ``x`` on standardised ``y`` with covariates, and its variance."""
     cols = [np.ones_like(x), _std(x)]
     if covariates is not None:
-        cols += [_std(c) for c in np.atleast_2d(covariates.T)]
+        cols += [_std(c) for c in np.atleast_2d(covariates.T) if np.ptp(c) > 0]
     design = np.column_stack(cols)
     yy = _std(y)
     beta, *_ = np.linalg.lstsq(design, yy, rcond=None)
@@ -137,6 +136,8 @@ def mixed_model(y: np.ndarray, x: np.ndarray, groups: np.ndarray, covariates: np
     formula = "y ~ x"
     if covariates is not None:
         for i, c in enumerate(np.atleast_2d(covariates.T)):
+            if np.ptp(c) == 0:
+                continue  # a level absent from these cells (a dummy of another cell type)
             frame[f"c{i}"] = _std(c)
             formula += f" + c{i}"
     try:

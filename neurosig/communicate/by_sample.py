@@ -121,9 +121,10 @@ def axis_strengths(
     """
     if "sample" not in table:
         raise InputDataError("The table has no 'sample' column; compute it with cellphonedb_by_sample.")
-    tested = sorted(table["sample"].astype(str).unique())
     groups = groups if groups is not None else table.attrs.get("groups_by_sample")
     present = {str(k): set(v) for k, v in groups.items()} if groups else _groups_in_table(table)
+    # a sample tested with no expressed row at all is still tested (0 where both sides exist)
+    tested = sorted(set(table["sample"].astype(str)) | set(present))
     claims = load_axis()["claims"]
     out = {}
     for cid in axis_ids:

@@ -138,6 +138,28 @@ def test_communication_claims_count_patients_not_pooled_cells():
     assert "4 patient(s) without" in ev["reason"]
 
 
+def test_communication_without_shuffles_is_not_testable():
+    groups = {f"P{i}": {"malignant": 50, "T_CD8": 10} for i in range(4)}
+    a = _communication_adata({f"P{i}": np.nan for i in range(4)}, groups)
+    a.uns["neurosig"]["communication"]["parameters"]["n_perms"] = 0
+    ev = test_claims(a, only=["C6"], inplace=False).iloc[0]
+    assert ev["verdict"] == "not testable" and "without shuffles" in ev["reason"]
+
+
+def test_pooled_rows_keep_the_datasets_smallest_effect_of_interest():
+    groups = {f"P{i}": {"malignant": 50, "T_CD8": 10} for i in range(6)}
+    a = _communication_adata(
+        {**{f"P{i}": 1 / 1001 for i in range(2)}, **{f"P{i}": 0.5 for i in range(2, 6)}}, groups
+    )
+    # 2 of 6 patients (0.33): supported with the default 0.25, negligible when the file asks 0.5
+    ev = test_claims(a, only=["C6"], inplace=False, min_effect={"fraction_of_patients": 0.5})
+    assert ev.iloc[0]["verdict"] == "negligible" and ev.iloc[0]["min_effect"] == 0.5
+    assert "min_effect 0.5" in ev.iloc[0]["reason"]
+    pooled = pool_evidence([ev])
+    assert pooled.loc[pooled["dataset"] == "pooled", "verdict"].iloc[0] == "negligible"
+    assert test_claims(a, only=["C6"], inplace=False).iloc[0]["verdict"] == "supported"
+
+
 def test_simes_lets_many_pairs_pass_where_bonferroni_cannot():
     p_min = 1 / 1001
     assert stats.simes(np.full(80, p_min)) == pytest.approx(p_min)
@@ -165,6 +187,9 @@ def test_absent_receivers_are_missing_not_zero():
     per3 = pd.concat([per, per.iloc[[1]].assign(sample="P3")], ignore_index=True)  # P3 has rows, none on C6
     s = axis_strengths(per3, ["C6"], groups=groups)["C6"]
     assert s["P1"] == pytest.approx(0.7) and np.isnan(s["P2"]) and s["P3"] == 0.0
+    # a patient tested with both sides but no expressed row at all is 0 too
+    s = axis_strengths(per, ["C6"], groups=groups)["C6"]
+    assert s["P3"] == 0.0
 
 
 @needs_mirror
@@ -247,9 +272,9 @@ def test_null_atlas_gives_no_cell_level_verdict():
         )
     ev = test_claims(a, inplace=False)
     cell = ev[ev["level"] == "cell"]
-    assert not cell["verdict"].isin(["supported", "contradicted"]).any(), cell[
-        ["claim", "effect", "effect_unadjusted", "pvalue", "verdict"]
-    ]
+    shown = cell[["claim", "effect", "effect_unadjusted", "pvalue", "verdict"]]
+    assert not cell["verdict"].isin(["supported", "contradicted"]).any(), shown
+    assert not (cell["qvalue"] < 0.05).any(), shown  # not hidden as "negligible" either
     assert (
         cell["adjusted_for"].fillna("").str.contains("n_genes") | cell["verdict"].eq("not testable")
     ).all()
@@ -259,10 +284,17 @@ def test_state_covariate_reports_raw_and_adjusted():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         a = simulate_adata(SimParams(n_patients=4, n_cells=1600, n_genes=1000, seed=5))
-    a.obs["neftel_state"] = np.where(np.arange(a.n_obs) % 2, "MES", "NPC")
+    mal = (a.obs["cell_type"] == "malignant").to_numpy()
+    # as neftel_states writes it: NA outside malignant cells (a level absent from the population)
+    a.obs["neftel_state"] = np.where(~mal, "NA", np.where(np.arange(a.n_obs) % 2, "MES", "NPC"))
     ev = test_claims(a, only=["A1"], inplace=False, state_covariate="neftel_state").iloc[0]
     assert ev["adjusted_for"] == "n_genes, neftel_state"
     assert np.isfinite(ev["effect_unadjusted"]) and ev["effect"] != ev["effect_unadjusted"]
+    assert np.isfinite(ev["ols_slope"]) and np.isfinite(ev["lmm_slope"])  # cross-checks survive dummies
+    # a state constant in the population adjusts nothing and is not listed
+    a.obs["neftel_state"] = np.where(~mal, "NA", "MES")
+    ev = test_claims(a, only=["A1"], inplace=False, state_covariate="neftel_state").iloc[0]
+    assert ev["adjusted_for"] == "n_genes"
 
 
 def test_alias_rescue_and_coverage_are_recorded():
@@ -292,8 +324,12 @@ def test_score_genes_refuses_weights_it_cannot_use():
 
 
 def test_hartung_knapp_with_identical_estimates_is_not_p_zero():
-    res = stats.random_effects(np.array([0.2, 0.2, 0.2]), np.array([0.01, 0.02, 0.01]))
+    v = np.array([0.01, 0.02, 0.01])
+    res = stats.random_effects(np.array([0.2, 0.2, 0.2]), v)
     assert 0 < res.pvalue < 1 and res.ci_low < 0.2 < res.ci_high
+    # nearly identical estimates must not be a discontinuity (p was 2e-18 vs 0.087)
+    near = stats.random_effects(np.array([0.2, 0.2 + 1e-9, 0.2]), v)
+    assert near.pvalue == pytest.approx(res.pvalue, rel=1e-6)
 
 
 def test_signature_notes_point_at_no_local_path():
