@@ -55,25 +55,30 @@ def score_modules(
     seed: int | None = 0,
     key_added: str = MODULES_KEY,
     progress: bool = False,
+    cells: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Score the six state meta-modules with ``method`` on :func:`authors_scale`'s matrix.
 
+    ``cells`` (a boolean mask) scores only those cells, as Neftel et al. scored malignant
+    cells alone: genes are centred and binned over them, and the other cells get NaN.
     Stored in ``.obsm[key_added]`` and ``.uns["neurosig"]["scores"][key_added]``.
     """
     from ..score.engine import score
 
     layer, transform = authors_scale(adata)
     ids = [m for ms in NEFTEL_STATES.values() for m in ms]
-    return score(
-        adata,
-        ids,
-        method=method,
-        layer=layer,
-        transform=transform,
-        random_state=seed,
-        key_added=key_added,
-        progress=progress,
-    )
+    kwargs = dict(method=method, layer=layer, transform=transform, random_state=seed, progress=progress)
+    if cells is None or cells.all():
+        return score(adata, ids, key_added=key_added, **kwargs)
+    sub = adata[cells].copy()
+    part = score(sub, ids, key_added=key_added, **kwargs)
+    frame = part.reindex(adata.obs_names)
+    adata.obsm[key_added] = frame
+    record = dict(sub.uns["neurosig"]["scores"][key_added])
+    record["cells"] = f"{int(cells.sum())} malignant cells of {adata.n_obs} (others NaN)"
+    adata.uns.setdefault("neurosig", {}).setdefault("scores", {})[key_added] = record
+    frame.attrs["neurosig"] = record
+    return frame
 
 
 def state_scores(scores: pd.DataFrame, modules: dict[str, tuple[str, ...]] = NEFTEL_STATES) -> pd.DataFrame:
@@ -126,16 +131,21 @@ def neftel_states(
     ``controls_per_gene``, ``bin_on``). Returns the state scores with the state and
     coordinates.
     """
+    mal = None
+    if malignant_only and "malignant" in adata.obs:
+        mal = adata.obs["malignant"].fillna(False).astype(bool).to_numpy()
     if key is None:
         key = MODULES_KEY
-        score_modules(adata, method=method, seed=seed, key_added=key, progress=progress)
+        # the authors scored malignant cells alone (centring and bins over them)
+        cells = mal if mal is not None and mal.sum() >= 2 else None
+        score_modules(adata, method=method, seed=seed, key_added=key, progress=progress, cells=cells)
     if key not in adata.obsm:
         raise InputDataError(f"No scores in .obsm[{key!r}]; run neurosig.tl.score(...) first.")
     states = state_scores(pd.DataFrame(adata.obsm[key], index=adata.obs_names))
     coords = state_map(states)
-    call = assign_states(states)
-    if malignant_only and "malignant" in adata.obs:
-        mal = adata.obs["malignant"].fillna(False).astype(bool).to_numpy()
+    call = assign_states(states.fillna(-np.inf))  # unscored (non-malignant) cells become NA below
+    call[states.isna().any(axis=1).to_numpy()] = "NA"
+    if mal is not None:
         call[~mal] = "NA"
         coords.loc[~mal] = np.nan
     adata.obs["neftel_state"] = pd.Categorical(call, categories=["MES", "AC", "OPC", "NPC", "NA"])
@@ -164,7 +174,11 @@ def _record(adata: ad.AnnData, key: str, malignant_only: bool) -> dict:
     params: dict = {}
     if method in METHODS and METHODS[method].kind == "linear":
         sig = inspect.signature(METHODS[method].func).parameters
-        params = {n: p.default for n, p in sig.items() if p.kind is p.KEYWORD_ONLY and n != "random_state"}
+        params = {
+            n: p.default
+            for n, p in sig.items()
+            if p.kind is p.KEYWORD_ONLY and n not in ("random_state", "exclude_from_controls")
+        }
     params.update(dict(rec.get("params", {})))
     names = {"ctrl_per_gene": "controls_per_gene"}
     out = {
@@ -176,5 +190,6 @@ def _record(adata: ad.AnnData, key: str, malignant_only: bool) -> dict:
         "seed": rec.get("random_state", -1),
         **{names.get(k, k): v for k, v in params.items()},
         "malignant_only": bool(malignant_only),
+        "cells": str(rec.get("cells", "all cells")),
     }
     return to_plain(out)

@@ -123,3 +123,30 @@ def test_state_map_quadrants():
     np.testing.assert_allclose(xy.loc["npc", "x"], np.log2(3))
     assert list(assign_states(states)) == ["OPC", "NPC", "AC", "MES"]
     assert set(NEFTEL_STATES) == {"MES", "AC", "OPC", "NPC"}
+
+
+@needs_mirror
+def test_states_are_scored_over_malignant_cells_only():
+    """Neftel et al. scored malignant cells alone: centring and bins over them, not the TME."""
+    a = load("tirosh2016_oligodendroglioma")
+    mal = a.obs["malignant"].fillna(False).astype(bool).to_numpy()
+    assert 0 < mal.sum() < a.n_obs
+    neftel_states(a, seed=0)
+    mods = pd.DataFrame(a.obsm["neftel_modules"], index=a.obs_names)
+    assert mods[~mal].isna().all().all() and mods[mal].notna().all().all()
+    from neurosig.annotate.glioma_states import authors_scale
+
+    layer, transform = authors_scale(a)
+    alone = a[mal].copy()
+    ref = score(
+        alone,
+        list(mods.columns),
+        method="tirosh",
+        layer=layer,
+        transform=transform,
+        random_state=0,
+        key_added="r",
+    )
+    np.testing.assert_allclose(mods[mal].to_numpy(), ref.to_numpy(), rtol=1e-10, atol=1e-12)
+    assert "malignant cells of" in a.uns["neurosig"]["neftel_states"]["cells"]
+    assert set(a.obs.loc[~mal, "neftel_state"].astype(str)) == {"NA"}
