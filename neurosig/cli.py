@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .errors import NeurosigError
 
 

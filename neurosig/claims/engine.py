@@ -22,9 +22,9 @@ import pandas as pd
 from scipy import stats as sps
 
 from .._provenance import h5ad_safe
+from .._stats import bh_qvalues
 from ..communicate.axis import load_axis, on_axis_of
 from ..communicate.by_sample import axis_strengths
-from ..communicate.cellphonedb import bh_qvalues
 from ..datasets.genes import current_symbol
 from ..errors import InputDataError
 from ..score import library

@@ -17,8 +17,8 @@ def run_provenance(adata: ad.AnnData) -> dict[str, Any]:
     Deterministic (no clock): the same run gives the same record, so it can sit inside
     files that must be byte-identical between runs (the data dictionary, the report).
     """
-    from .. import __version__
     from .._provenance import package_versions
+    from .._version import __version__
 
     meta = adata.uns.get("neurosig", {})
     return {

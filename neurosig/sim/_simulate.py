@@ -31,9 +31,9 @@ import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
-from .. import __version__
 from .._provenance import package_versions
 from .._resources import signatures_dir
+from .._version import __version__
 from ..datasets.harmonise import TARGET_SUM, log_normalise
 from ..datasets.vocabulary import lineage_of, vocabulary
 from ..errors import InputDataError
