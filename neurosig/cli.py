@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from . import _keys
 from ._version import __version__
 from .errors import NeurosigError
 
@@ -469,8 +470,8 @@ def communicate_cmd(
         out,
         written,
         source=source,
-        input_files=adata.uns.get("neurosig", {}).get("files", {}),
-        parameters=adata.uns["neurosig"]["communication"]["parameters"],
+        input_files=_keys.record(adata).get(_keys.FILES, {}),
+        parameters=adata.uns[_keys.UNS][_keys.COMMUNICATION]["parameters"],
     )
     for path in written.values():
         click.echo(f"wrote {path}")
@@ -515,15 +516,15 @@ def test_cmd(inputs, out, claims_file, only, seed, n_perms, state_covariate):
     tables, per_patient, sources = [], [], {}
     for input_ in inputs:
         adata = _read_input(input_)
-        if "communication" not in adata.uns.setdefault("neurosig", {}):
+        if _keys.COMMUNICATION not in _keys.store(adata):
             communicate_cells(adata, seed=seed, n_perms=n_perms)
-        name = str(adata.uns.get("neurosig", {}).get("dataset_id", Path(input_).stem))
+        name = str(_keys.record(adata).get(_keys.DATASET_ID, Path(input_).stem))
         extra = {"state_covariate": state_covariate} if state_covariate else {}
         ev = test_claims(
             adata, claims_file, dataset=name, only=only.split(",") if only else None, seed=seed, **extra
         )
         tables.append(ev)
-        per_patient.append(adata.uns["neurosig"]["claims"]["per_patient"])
+        per_patient.append(adata.uns[_keys.UNS][_keys.CLAIMS]["per_patient"])
         sources[name] = {"input": input_, "sha256": file_hash(input_) if Path(input_).is_file() else ""}
         click.echo(f"{name}: " + ", ".join(f"{k} {v}" for k, v in ev["verdict"].value_counts().items()))
     evidence = pool_evidence(tables)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import anndata as ad
 
+from .. import _keys
 from .._atomic import atomic_path, write_text
 from .._provenance import to_plain
 
@@ -22,7 +23,7 @@ def write_communication(adata: ad.AnnData, out: str | Path, figures: bool = True
     """Write the tables in ``.uns["neurosig"]["communication"]`` (and two figures) to ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    store = adata.uns.get("neurosig", {}).get("communication")
+    store = _keys.record(adata).get(_keys.COMMUNICATION)
     paths: dict[str, Path] = {}
     if store is None:
         return paths

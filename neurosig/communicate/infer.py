@@ -25,6 +25,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from .. import _keys
 from .._provenance import h5ad_safe, to_plain
 from ..errors import InputDataError
 from .ampar import cp_ampar_fractions
@@ -97,7 +98,7 @@ def communicate(
         record["skipped_groups_by_sample"] = to_plain(per.attrs["skipped_groups"])
         record["groups_by_sample"] = to_plain(per.attrs["groups_by_sample"])
     if inplace:
-        store = adata.uns.setdefault("neurosig", {})
+        store = _keys.store(adata)
         store["communication"] = {k: h5ad_safe(v) for k, v in record.items()}
     return table
 

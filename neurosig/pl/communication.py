@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import _keys
 from ..communicate.axis import load_axis
 from ..errors import InputDataError
 
@@ -33,7 +34,7 @@ def _table(data) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         return data
     try:
-        return data.uns["neurosig"]["communication"]["table"]
+        return data.uns[_keys.UNS][_keys.COMMUNICATION]["table"]
     except (AttributeError, KeyError):
         raise InputDataError(
             "No communication table: run neurosig.tl.communicate(adata) first, or pass the table."

@@ -8,13 +8,14 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from .. import _keys
 from ..errors import InputDataError
 
 
 def score_distributions(
     adata: ad.AnnData,
     signatures: Sequence[str],
-    key: str = "neurosig_score_genes",
+    key: str = _keys.SCORE_GENES,
     *,
     groupby: str = "cell_type",
     ncols: int = 4,

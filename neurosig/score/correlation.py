@@ -8,12 +8,13 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from .. import _keys
 from ..errors import InputDataError
 
 
 def signature_correlations(
     adata: ad.AnnData,
-    key: str = "neurosig_score_genes",
+    key: str = _keys.SCORE_GENES,
     *,
     cell_types: Sequence[str] = ("malignant",),
     signatures: Sequence[str] | None = None,

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .. import _keys
 from .._matrix import LazyH5ad, check_scale, iter_chunks
 from .._provenance import to_plain
 from ..datasets.genes import fraction_mouse_like
@@ -101,7 +102,7 @@ def score(
     if isinstance(adata, str | Path):
         adata = LazyH5ad(adata)
     meta = METHODS[method]
-    key_added = key_added or f"neurosig_{method}"
+    key_added = key_added or _keys.score_key(method)
     explicit = signatures is not None if strict is None else strict
     sigs = resolve(signatures)
     var_names = pd.Index(adata.var_names)
@@ -211,8 +212,8 @@ def score(
         "refused": refused,
         "details": dict(zip(ids, details, strict=True)),
     }
-    adata.uns.setdefault("neurosig", {}).setdefault("scores", {})[key_added] = to_plain(record)
-    frame.attrs["neurosig"] = to_plain(record)
+    _keys.store(adata).setdefault(_keys.SCORES, {})[key_added] = to_plain(record)
+    frame.attrs[_keys.UNS] = to_plain(record)
     return frame
 
 

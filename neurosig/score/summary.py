@@ -7,12 +7,13 @@ from collections.abc import Sequence
 import anndata as ad
 import pandas as pd
 
+from .. import _keys
 from ..errors import InputDataError
 
 
 def score_summary(
     adata: ad.AnnData,
-    key: str = "neurosig_score_genes",
+    key: str = _keys.SCORE_GENES,
     *,
     groupby: Sequence[str] = ("dataset", "patient", "cell_type"),
     cell_types: Sequence[str] | None = None,

@@ -31,6 +31,7 @@ import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
+from .. import _keys
 from .._provenance import package_versions
 from .._resources import signatures_dir
 from .._version import __version__
@@ -195,7 +196,7 @@ def simulate(params: SimParams, path: str | Path, *, progress: bool = True) -> P
                 writer.append(counts)
         writer.obs["n_genes"] = n_genes_detected
         writer.obs["total_linear"] = totals
-        writer.uns = {"neurosig": _provenance(params, truth, profiles, planted, genes)}
+        writer.uns = {_keys.UNS: _provenance(params, truth, profiles, planted, genes)}
     return Path(path)
 
 
