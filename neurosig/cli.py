@@ -443,10 +443,7 @@ def communicate_cmd(
     input_, out, groupby, sample_key, resource, n_perms, seed, expr_prop, min_cells, rules, complex_null
 ):
     """Ligand-receptor communication; INPUT is a dataset id or a harmonised .h5ad."""
-    from pathlib import Path
-
-    from ._provenance import file_hash, write_provenance
-    from .communicate.export import write_communication
+    from .export.communication import write_communication_run
     from .tl import communicate
 
     adata = _read_input(input_)
@@ -462,17 +459,7 @@ def communicate_cmd(
         rules=rules,
         complex_null=complex_null,
     )
-    written = write_communication(adata, out)
-    source = {"input": input_}
-    if Path(input_).is_file():
-        source["sha256"] = file_hash(input_)
-    written["provenance.json"] = write_provenance(
-        out,
-        written,
-        source=source,
-        input_files=_keys.record(adata).get(_keys.FILES, {}),
-        parameters=adata.uns[_keys.UNS][_keys.COMMUNICATION]["parameters"],
-    )
+    written = write_communication_run(adata, out, input_)
     for path in written.values():
         click.echo(f"wrote {path}")
 
@@ -504,10 +491,10 @@ def test_cmd(inputs, out, claims_file, only, seed, n_perms, state_covariate):
 
     import pandas as pd
 
-    from ._provenance import file_hash, write_provenance
+    from ._provenance import file_hash
     from .claims import pool_evidence
     from .claims.engine import check_independent
-    from .claims.export import write_evidence
+    from .export.evidence import write_evidence_run
     from .pipeline import communicate_cells
     from .tl import test_claims
 
@@ -528,10 +515,10 @@ def test_cmd(inputs, out, claims_file, only, seed, n_perms, state_covariate):
         sources[name] = {"input": input_, "sha256": file_hash(input_) if Path(input_).is_file() else ""}
         click.echo(f"{name}: " + ", ".join(f"{k} {v}" for k, v in ev["verdict"].value_counts().items()))
     evidence = pool_evidence(tables)
-    written = write_evidence(evidence, pd.concat(per_patient, ignore_index=True), out)
-    written["provenance.json"] = write_provenance(
+    written = write_evidence_run(
+        evidence,
+        pd.concat(per_patient, ignore_index=True),
         out,
-        written,
         inputs=sources,
         parameters={
             "claims": claims_file or "signatures/claims.yaml",

@@ -33,8 +33,8 @@ def run_provenance(adata: ad.AnnData) -> dict[str, Any]:
 
 def write_tables(adata: ad.AnnData, out: Path) -> dict[str, Path]:
     """cells.h5ad, summary.csv, qc.csv, scores_by_patient.csv, the communication and claims files."""
-    from ..communicate.export import write_communication
     from ..pp import qc_table, summary_table
+    from .communication import write_communication
 
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -54,7 +54,7 @@ def write_tables(adata: ad.AnnData, out: Path) -> dict[str, Path]:
     claims = adata.uns[_keys.UNS].get(_keys.CLAIMS)
     if claims is not None:
         from ..claims import pool_evidence
-        from ..claims.export import write_evidence
+        from .evidence import write_evidence
 
         paths.update(write_evidence(pool_evidence([claims["evidence"]]), claims["per_patient"], out))
     return paths
