@@ -131,6 +131,21 @@ def neftel_states(
     transform, seed and the method's control-gene parameters (for ``tirosh``: ``n_bins``,
     ``controls_per_gene``, ``bin_on``). Returns the state scores with the state and
     coordinates.
+
+    Parameters
+    ----------
+    adata
+        Annotated cells (``obs['malignant']`` when ``malignant_only``).
+    key
+        ``.obsm`` key of module scores already computed, or ``None`` to score them.
+    method
+        Scoring method of :func:`neurosig.tl.score` when ``key`` is ``None``.
+    seed
+        Seed of control-gene sampling when scoring.
+    malignant_only
+        Score and assign states over malignant cells alone.
+    progress
+        Show progress bars.
     """
     mal = None
     if malignant_only and "malignant" in adata.obs:

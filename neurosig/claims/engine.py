@@ -706,7 +706,9 @@ def test_claims(
         Claim ids to test (default all).
     seed
         Seed of control-gene sampling in scoring and of Monte Carlo permutations.
-    settings
+    inplace
+        Store the evidence and per-patient rows in ``.uns["neurosig"]["claims"]``.
+    **settings
         Overrides of the file's ``settings`` (``min_cells_per_patient``, ``alpha``,
         ``min_effect``, ``cell_covariates``, ``state_covariate`` = ``"neftel_state"`` to
         adjust cell-level claims for the malignant state...).

@@ -66,6 +66,21 @@ def communicate(
     ``sample_key`` (e.g. ``"patient"``) adds the per-sample tables that the claims
     engine correlates with patient phenotypes.
 
+    Parameters
+    ----------
+    adata
+        Harmonised cells x genes (log-normalised ``X``).
+    groupby
+        ``.obs`` column of the groups that send and receive.
+    sample_key
+        ``.obs`` column of the samples for per-sample tables (none by default).
+    layer
+        Matrix to use (default ``X``).
+    inplace
+        Store the results in ``.uns['neurosig']['communication']``.
+    **kwargs
+        Passed to :func:`~neurosig.communicate.cellphonedb.cellphonedb`.
+
     Returns
     -------
     The table over all cells. With ``inplace`` everything is also stored in

@@ -16,6 +16,13 @@ def neftel_state_map(adata: ad.AnnData, *, ax=None):
 
     Quadrants as in Neftel et al. 2019 (Fig. 3): OPC-like top left, NPC-like top right,
     AC-like bottom left, MES-like bottom right.
+
+    Parameters
+    ----------
+    adata
+        Cells with Neftel states (:func:`neurosig.tl.neftel_states`).
+    ax
+        Axes to draw into (default: a new figure).
     """
     import matplotlib.pyplot as plt
 

@@ -92,6 +92,15 @@ def score(
     strict
         Raise when a signature is refused for low coverage (default: when signatures
         were named); otherwise skip it with a warning and record it.
+    chunk_size
+        Cells read per chunk.
+    min_coverage, min_genes
+        Smallest fraction and number of a signature's genes measured; sets below are refused.
+    progress
+        Show progress bars.
+    **method_kwargs
+        Parameters of the method (e.g. ``n_bins``, ``controls_per_gene``, ``bin_on`` for
+        ``tirosh``; ``n_up`` for ``aucell``; ``max_rank``, ``w_neg`` for ``ucell``).
 
     Returns
     -------

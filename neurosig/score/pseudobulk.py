@@ -75,6 +75,29 @@ def score_pseudobulk(
 
     Also stored in ``.uns["neurosig"]["pseudobulk"][method]`` as a table with the groups
     that were too small to score.
+
+    Parameters
+    ----------
+    adata
+        Cells x genes with a linear (counts or TPM) layer.
+    signatures
+        Signatures to score (default: the whole library).
+    method
+        ``ssgsea`` or ``gsva``.
+    layer
+        Layer summed per group (default: the dataset's linear layer, else ``counts``).
+    groupby
+        ``.obs`` columns whose combinations are the groups.
+    min_cells
+        Smaller groups are not scored and are listed.
+    min_coverage
+        Smallest fraction of a signature's genes measured.
+    min_size
+        Smallest number of a signature's genes measured.
+    seed
+        Seed of gseapy.
+    threads
+        gseapy's threads.
     """
     import gseapy
 
