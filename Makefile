@@ -34,6 +34,7 @@ run: install
 
 test: install browser
 	$(PY) -m ruff check neurosig tests scripts benchmarks
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 clean:

@@ -10,14 +10,8 @@ report; ``tl`` and ``pl`` gather the tools and plots for notebooks.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("neurosig")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
-
-from . import annotate, claims, communicate, datasets, export, pl, pp, score, sim, tl  # noqa: E402
+from . import annotate, claims, communicate, datasets, export, pl, pp, score, sim, tl
+from ._version import __version__
 
 __all__ = [
     "__version__",

@@ -82,8 +82,8 @@ def write_provenance(out: str | Path, outputs: dict[str, Path], **fields: Any) -
     import datetime as _dt
     import json
 
-    from . import __version__
     from ._atomic import write_text
+    from ._version import __version__
 
     record = {
         "neurosig_version": __version__,

@@ -8,7 +8,8 @@ import sys
 
 import click
 
-from . import __version__
+from . import _keys
+from ._version import __version__
 from .errors import NeurosigError
 
 
@@ -442,10 +443,7 @@ def communicate_cmd(
     input_, out, groupby, sample_key, resource, n_perms, seed, expr_prop, min_cells, rules, complex_null
 ):
     """Ligand-receptor communication; INPUT is a dataset id or a harmonised .h5ad."""
-    from pathlib import Path
-
-    from ._provenance import file_hash, write_provenance
-    from .communicate.export import write_communication
+    from .export.communication import write_communication_run
     from .tl import communicate
 
     adata = _read_input(input_)
@@ -461,17 +459,7 @@ def communicate_cmd(
         rules=rules,
         complex_null=complex_null,
     )
-    written = write_communication(adata, out)
-    source = {"input": input_}
-    if Path(input_).is_file():
-        source["sha256"] = file_hash(input_)
-    written["provenance.json"] = write_provenance(
-        out,
-        written,
-        source=source,
-        input_files=adata.uns.get("neurosig", {}).get("files", {}),
-        parameters=adata.uns["neurosig"]["communication"]["parameters"],
-    )
+    written = write_communication_run(adata, out, input_)
     for path in written.values():
         click.echo(f"wrote {path}")
 
@@ -503,10 +491,10 @@ def test_cmd(inputs, out, claims_file, only, seed, n_perms, state_covariate):
 
     import pandas as pd
 
-    from ._provenance import file_hash, write_provenance
+    from ._provenance import file_hash
     from .claims import pool_evidence
     from .claims.engine import check_independent
-    from .claims.export import write_evidence
+    from .export.evidence import write_evidence_run
     from .pipeline import communicate_cells
     from .tl import test_claims
 
@@ -515,22 +503,22 @@ def test_cmd(inputs, out, claims_file, only, seed, n_perms, state_covariate):
     tables, per_patient, sources = [], [], {}
     for input_ in inputs:
         adata = _read_input(input_)
-        if "communication" not in adata.uns.setdefault("neurosig", {}):
+        if _keys.COMMUNICATION not in _keys.store(adata):
             communicate_cells(adata, seed=seed, n_perms=n_perms)
-        name = str(adata.uns.get("neurosig", {}).get("dataset_id", Path(input_).stem))
+        name = str(_keys.record(adata).get(_keys.DATASET_ID, Path(input_).stem))
         extra = {"state_covariate": state_covariate} if state_covariate else {}
         ev = test_claims(
             adata, claims_file, dataset=name, only=only.split(",") if only else None, seed=seed, **extra
         )
         tables.append(ev)
-        per_patient.append(adata.uns["neurosig"]["claims"]["per_patient"])
+        per_patient.append(adata.uns[_keys.UNS][_keys.CLAIMS]["per_patient"])
         sources[name] = {"input": input_, "sha256": file_hash(input_) if Path(input_).is_file() else ""}
         click.echo(f"{name}: " + ", ".join(f"{k} {v}" for k, v in ev["verdict"].value_counts().items()))
     evidence = pool_evidence(tables)
-    written = write_evidence(evidence, pd.concat(per_patient, ignore_index=True), out)
-    written["provenance.json"] = write_provenance(
+    written = write_evidence_run(
+        evidence,
+        pd.concat(per_patient, ignore_index=True),
         out,
-        written,
         inputs=sources,
         parameters={
             "claims": claims_file or "signatures/claims.yaml",

@@ -32,6 +32,7 @@ from typing import Any
 import anndata as ad
 import pandas as pd
 
+from . import _keys
 from ._provenance import file_hash
 from .datasets import default_dataset, load, load_h5ad
 
@@ -73,8 +74,8 @@ def harmonise(
         dataset = dataset or default_dataset()
         adata = load(dataset, progress=progress)
         source = {"dataset": dataset}
-    adata.uns["neurosig"]["source"] = source
-    adata.uns["neurosig"]["run_parameters"] = {
+    adata.uns[_keys.UNS][_keys.SOURCE] = source
+    adata.uns[_keys.UNS][_keys.RUN_PARAMETERS] = {
         "dataset": dataset or "",
         "input": str(input or ""),
         "patient_key": patient_key or "",
@@ -86,7 +87,7 @@ def harmonise(
 
 
 def _record(adata: ad.AnnData, **params: Any) -> None:
-    adata.uns["neurosig"].setdefault("run_parameters", {}).update(params)
+    adata.uns[_keys.UNS].setdefault(_keys.RUN_PARAMETERS, {}).update(params)
 
 
 def run(
@@ -194,7 +195,7 @@ def annotate_if_needed(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
     except InputDataError as err:
         warnings.warn(f"copy-number step skipped: {err}", UserWarning, stacklevel=2)
         annotate(adata, seed=seed, call_cnv=False)
-        adata.uns["neurosig"]["annotation"]["cnv_skipped"] = str(err)
+        adata.uns[_keys.UNS][_keys.ANNOTATION]["cnv_skipped"] = str(err)
 
 
 def score_cells(
@@ -261,7 +262,7 @@ def communicate_cells(
             )
     except InputDataError as err:
         warnings.warn(f"communication not inferred: {err}", UserWarning, stacklevel=2)
-        adata.uns["neurosig"]["communication"] = {"not_run": str(err)}
+        adata.uns[_keys.UNS][_keys.COMMUNICATION] = {"not_run": str(err)}
 
 
 def test_cells(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:

@@ -15,6 +15,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from .. import _keys
 from ..datasets.vocabulary import lineage_of, vocabulary
 from ..errors import InputDataError
 from .cell_types import annotate_cell_types
@@ -101,7 +102,7 @@ def annotate(
         filled = current.copy()
         filled[unknown] = malignant_cnv.to_numpy()[unknown]
         adata.obs["malignant"] = filled
-    adata.uns.setdefault("neurosig", {})["annotation"] = {
+    _keys.store(adata)[_keys.ANNOTATION] = {
         "seed": seed,
         "resolution": resolution,
         "cnv": bool(call_cnv),

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .. import _keys
 from .._resources import signatures_dir
 from ..errors import InputDataError
 
@@ -71,7 +72,7 @@ def term_scores(adata: ad.AnnData, *, seed: int = 0) -> pd.DataFrame:
             random_state=seed,
             min_coverage=0.2,
             min_genes=2,
-            key_added="neurosig_markers",
+            key_added=_keys.MARKERS,
             strict=False,
         )
     out = {}

@@ -14,6 +14,7 @@ from pathlib import Path
 import anndata as ad
 import pandas as pd
 
+from .. import _keys
 from ..datasets.vocabulary import map_label
 from ..errors import InputDataError
 
@@ -52,7 +53,7 @@ def annotate_celltypist(adata: ad.AnnData, model: str | Path, *, majority_voting
     mapped = raw.map(lambda lab: map_label(lab) or "unknown")
     adata.obs["cell_type_celltypist_label"] = raw.to_numpy()
     adata.obs["cell_type_celltypist"] = mapped.to_numpy()
-    adata.uns.setdefault("neurosig", {})["celltypist"] = {
+    _keys.store(adata)[_keys.CELLTYPIST] = {
         "model": str(path),
         "majority_voting": majority_voting,
         "unmapped_labels": sorted(set(raw[mapped == "unknown"])),

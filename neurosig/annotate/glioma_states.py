@@ -20,6 +20,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from .. import _keys
 from .._provenance import to_plain
 from ..errors import InputDataError
 
@@ -32,7 +33,7 @@ NEFTEL_STATES = {
 }
 
 #: ``.obsm`` key of the meta-module scores that :func:`neftel_states` computes itself.
-MODULES_KEY = "neftel_modules"
+MODULES_KEY = _keys.NEFTEL_MODULES
 
 
 def authors_scale(adata: ad.AnnData) -> tuple[str | None, str | None]:
@@ -74,10 +75,10 @@ def score_modules(
     part = score(sub, ids, key_added=key_added, **kwargs)
     frame = part.reindex(adata.obs_names)
     adata.obsm[key_added] = frame
-    record = dict(sub.uns["neurosig"]["scores"][key_added])
+    record = dict(sub.uns[_keys.UNS][_keys.SCORES][key_added])
     record["cells"] = f"{int(cells.sum())} malignant cells of {adata.n_obs} (others NaN)"
-    adata.uns.setdefault("neurosig", {}).setdefault("scores", {})[key_added] = record
-    frame.attrs["neurosig"] = record
+    _keys.store(adata).setdefault(_keys.SCORES, {})[key_added] = record
+    frame.attrs[_keys.UNS] = record
     return frame
 
 
@@ -130,6 +131,21 @@ def neftel_states(
     transform, seed and the method's control-gene parameters (for ``tirosh``: ``n_bins``,
     ``controls_per_gene``, ``bin_on``). Returns the state scores with the state and
     coordinates.
+
+    Parameters
+    ----------
+    adata
+        Annotated cells (``obs['malignant']`` when ``malignant_only``).
+    key
+        ``.obsm`` key of module scores already computed, or ``None`` to score them.
+    method
+        Scoring method of :func:`neurosig.tl.score` when ``key`` is ``None``.
+    seed
+        Seed of control-gene sampling when scoring.
+    malignant_only
+        Score and assign states over malignant cells alone.
+    progress
+        Show progress bars.
     """
     mal = None
     if malignant_only and "malignant" in adata.obs:
@@ -149,8 +165,8 @@ def neftel_states(
         call[~mal] = "NA"
         coords.loc[~mal] = np.nan
     adata.obs["neftel_state"] = pd.Categorical(call, categories=["MES", "AC", "OPC", "NPC", "NA"])
-    adata.obsm["neftel_state_map"] = coords
-    adata.uns.setdefault("neurosig", {})["neftel_states"] = _record(adata, key, malignant_only)
+    adata.obsm[_keys.NEFTEL_STATE_MAP] = coords
+    _keys.store(adata)[_keys.NEFTEL_STATES] = _record(adata, key, malignant_only)
     return states.assign(state=call, x=coords["x"], y=coords["y"])
 
 
@@ -160,7 +176,7 @@ def _record(adata: ad.AnnData, key: str, malignant_only: bool) -> dict:
 
     from ..score.methods import METHODS
 
-    meta = adata.uns.get("neurosig", {})
+    meta = _keys.record(adata)
     rec = dict(meta.get("scores", {}).get(key, {}))
     method = str(rec.get("method", "unknown"))
     layer, transform = str(rec.get("layer", "")), str(rec.get("transform", ""))

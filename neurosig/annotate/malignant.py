@@ -26,6 +26,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from .. import _keys
 from .._resources import signatures_dir
 from ..errors import InputDataError
 from .cell_types import annotation_terms
@@ -72,7 +73,7 @@ def cnv_scores(adata: ad.AnnData, reference: np.ndarray, *, window_size: int = 1
         cnv.tl.infercnv(
             work, reference_key="_ref", reference_cat=["reference"], window_size=window_size, n_jobs=1
         )
-    x = work.obsm["X_cnv"]
+    x = work.obsm[_keys.X_CNV]
     x = x.toarray() if hasattr(x, "toarray") else np.asarray(x)
     return np.sqrt((x**2).mean(axis=1))
 
@@ -145,7 +146,7 @@ def call_malignant(
     malignant &= ~reference
     adata.obs["cnv_score"] = scores
     adata.obs["malignant_cnv"] = malignant
-    adata.uns.setdefault("neurosig", {})["cnv"] = {
+    _keys.store(adata)[_keys.CNV] = {
         "threshold": threshold,
         "quantile": quantile,
         "window_size": window_size,

@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from .. import _keys
 from .._provenance import h5ad_safe
+from .._stats import bh_qvalues
 from ..communicate.axis import load_axis, on_axis_of
 from ..communicate.by_sample import axis_strengths
-from ..communicate.cellphonedb import bh_qvalues
 from ..datasets.genes import current_symbol
 from ..errors import InputDataError
 from ..score import library
@@ -193,15 +194,15 @@ def _cell_values(
                 a,
                 [sig],
                 method="score_genes",
-                key_added="neurosig_claims_tmp",
+                key_added=_keys.CLAIMS_TMP,
                 random_state=ctx.seed,
                 exclude_from_controls=excluded,
             )
-        del a.obsm["neurosig_claims_tmp"]
-        a.uns.get("neurosig", {}).get("scores", {}).pop("neurosig_claims_tmp", None)
+        del a.obsm[_keys.CLAIMS_TMP]
+        _keys.record(a).get(_keys.SCORES, {}).pop(_keys.CLAIMS_TMP, None)
         ctx.scores[name] = frame[name].to_numpy(dtype=float)
         ctx.controls[name] = excluded
-        ctx.drawn[name] = list(frame.attrs["neurosig"]["details"][name].get("control_genes", []))
+        ctx.drawn[name] = list(frame.attrs[_keys.UNS]["details"][name].get("control_genes", []))
     return ctx.scores[name]
 
 
@@ -249,7 +250,7 @@ def _patient_values(
             return hits, totals
         return hits / totals, None
     if "interaction" in var:
-        comm = a.uns.get("neurosig", {}).get("communication", {})
+        comm = _keys.record(a).get(_keys.COMMUNICATION, {})
         per = comm.get("by_sample")
         if per is None:
             raise NotTestable(
@@ -564,7 +565,7 @@ def _test_communication(ctx: _Context, cid: str, c: dict) -> dict:
     alpha expected under no communication. The effect is the fraction of patients.
     The table over all cells pooled is kept as description (``reason``).
     """
-    comm = ctx.adata.uns.get("neurosig", {}).get("communication", {})
+    comm = _keys.record(ctx.adata).get(_keys.COMMUNICATION, {})
     if "table" not in comm:
         raise NotTestable(
             "communication was not inferred (run tl.communicate first)"
@@ -757,7 +758,9 @@ def test_claims(
         Claim ids to test (default all).
     seed
         Seed of control-gene sampling in scoring and of Monte Carlo permutations.
-    settings
+    inplace
+        Store the evidence and per-patient rows in ``.uns["neurosig"]["claims"]``.
+    **settings
         Overrides of the file's ``settings`` (``min_cells_per_patient``, ``alpha``,
         ``min_effect``, ``cell_covariates``, ``state_covariate`` = ``"neftel_state"`` to
         adjust cell-level claims for the malignant state...).
@@ -783,7 +786,7 @@ def test_claims(
     conf.setdefault("state_covariate", None)
     conf.setdefault("alpha", 0.05)
     conf["min_effect"] = {**MIN_EFFECT, **(conf.get("min_effect") or {})}
-    dataset = dataset or str(adata.uns.get("neurosig", {}).get("dataset_id", "dataset"))
+    dataset = dataset or str(_keys.record(adata).get(_keys.DATASET_ID, "dataset"))
     ctx = _Context(adata, conf, seed)
     rows, per_patient = [], []
     items = [(k, v) for k, v in doc["claims"].items() if only is None or k in only]
@@ -827,7 +830,7 @@ def test_claims(
     pp.insert(0, "dataset", dataset)
     table.attrs["per_patient"] = pp.to_dict("records")  # records, so that tables concatenate
     if inplace:
-        store = adata.uns.setdefault("neurosig", {})
+        store = _keys.store(adata)
         store["claims"] = {
             "evidence": h5ad_safe(table),
             "per_patient": pp,

@@ -67,6 +67,14 @@ def random_effects(y: np.ndarray, v: np.ndarray, *, hartung_knapp: bool = True) 
     Returns
     -------
     Pooled estimate, 95% interval, p, tau^2 and I^2 (in %).
+
+    Notes
+    -----
+    Equal to statsmodels' ``combine_effects(y, v, method_re="chi2", use_t=True)`` (tested)
+    but not delegated to it: statsmodels leaves the DerSimonian-Laird tau^2 negative when
+    Q < k - 1 (instead of truncating it at 0, which changes every weight), divides by zero
+    with one study, and has no floor of the Hartung-Knapp standard error at the
+    DerSimonian-Laird one, which this modified Hartung-Knapp keeps on purpose.
     """
     y, v = np.asarray(y, float), np.asarray(v, float)
     ok = np.isfinite(y) & np.isfinite(v) & (v > 0)

@@ -11,8 +11,8 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from .._matrix import iter_chunks
 from ..errors import InputDataError
-from ..score.engine import iter_chunks
 from .axis import load_axis
 
 AMPAR_COLUMNS = [

@@ -47,9 +47,10 @@ import pandas as pd
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from .._matrix import LazyH5ad, check_scale, iter_chunks
+from .._stats import bh_qvalues
 from ..datasets.genes import fraction_ensembl, fraction_mouse_like
 from ..errors import InputDataError
-from ..score.engine import _check_scale, iter_chunks
 from ._kernels import count_null_hits, group_sums, permuted_labels
 from .axis import on_axis
 from .resources import load_resource
@@ -152,7 +153,7 @@ def prepare(
     blocks = []
     for i, (a, b, block) in enumerate(iter_chunks(adata, layer, chunk_size)):
         if i == 0:
-            _check_scale(block, "log")
+            check_scale(block, "log")
         blocks.append(sp.csr_matrix(block[keep[a:b]][:, col], dtype=np.float32))
     x = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, len(genes)), dtype=np.float32)
     if x.nnz and not np.isfinite(x.data).all():
@@ -290,8 +291,6 @@ def cellphonedb(
     ``.attrs`` records the groups, their sizes, skipped groups and the parameters.
     """
     if isinstance(adata, str):
-        from ..score._lazy import LazyH5ad
-
         adata = LazyH5ad(adata)
     if rules not in RULES:
         raise InputDataError(f"rules must be 'cellphonedb' or 'liana', not {rules!r}.")
@@ -452,16 +451,3 @@ def cellphonedb(
         }
     )
     return table
-
-
-def bh_qvalues(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values; NaN stays NaN and is not counted."""
-    q = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    if ok.size == 0:
-        return q
-    order = ok[np.argsort(p[ok], kind="stable")]
-    m = order.size
-    ranked = p[order] * m / np.arange(1, m + 1)
-    q[order] = np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1])
-    return q

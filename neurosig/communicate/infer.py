@@ -25,6 +25,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from .. import _keys
 from .._provenance import h5ad_safe, to_plain
 from ..errors import InputDataError
 from .ampar import cp_ampar_fractions
@@ -65,6 +66,21 @@ def communicate(
     ``sample_key`` (e.g. ``"patient"``) adds the per-sample tables that the claims
     engine correlates with patient phenotypes.
 
+    Parameters
+    ----------
+    adata
+        Harmonised cells x genes (log-normalised ``X``).
+    groupby
+        ``.obs`` column of the groups that send and receive.
+    sample_key
+        ``.obs`` column of the samples for per-sample tables (none by default).
+    layer
+        Matrix to use (default ``X``).
+    inplace
+        Store the results in ``.uns['neurosig']['communication']``.
+    **kwargs
+        Passed to :func:`~neurosig.communicate.cellphonedb.cellphonedb`.
+
     Returns
     -------
     The table over all cells. With ``inplace`` everything is also stored in
@@ -97,7 +113,7 @@ def communicate(
         record["skipped_groups_by_sample"] = to_plain(per.attrs["skipped_groups"])
         record["groups_by_sample"] = to_plain(per.attrs["groups_by_sample"])
     if inplace:
-        store = adata.uns.setdefault("neurosig", {})
+        store = _keys.store(adata)
         store["communication"] = {k: h5ad_safe(v) for k, v in record.items()}
     return table
 

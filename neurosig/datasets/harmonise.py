@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .. import _keys
 from .._provenance import package_versions, to_plain
 from ..errors import InputDataError, ManifestError
 from .genes import harmonise_genes
@@ -314,5 +315,5 @@ def harmonise(
         "versions": package_versions(),
     }
     record.update(provenance or {})
-    out.uns["neurosig"] = to_plain(record)
+    out.uns[_keys.UNS] = to_plain(record)
     return out

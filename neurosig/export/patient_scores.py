@@ -31,11 +31,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .. import _keys
 from .._resources import signatures_dir
 from ..datasets.vocabulary import vocabulary
 from ..errors import InputDataError
 
-SCORE_KEY = "neurosig_score_genes"
+SCORE_KEY = _keys.SCORE_GENES
 NEFTEL = ("MES", "AC", "OPC", "NPC")
 
 
@@ -141,7 +142,7 @@ def _axis_columns(adata: ad.AnnData, index: pd.MultiIndex) -> dict[str, pd.Serie
     from ..communicate.by_sample import axis_strengths
 
     ids = _axis_ids()
-    comm = adata.uns.get("neurosig", {}).get("communication", {})
+    comm = _keys.record(adata).get(_keys.COMMUNICATION, {})
     per = comm.get("by_sample")
     cols = {}
     datasets = index.get_level_values(0).unique()

@@ -21,10 +21,10 @@ def pool_runs(run_dirs: Sequence[str | Path], out: str | Path) -> dict[str, Path
     patient x cell type; 0 for a type a dataset lacks), ``report.html`` and
     ``provenance.json`` (each run's provenance hash).
     """
-    from .. import __version__
     from .._provenance import file_hash, package_versions, write_provenance
+    from .._version import __version__
     from ..claims import pool_evidence
-    from ..claims.export import write_evidence
+    from .evidence import write_evidence
     from .patient_scores import write_patient_scores
     from .report import render_report, write_report
 

@@ -23,6 +23,7 @@ import anndata as ad
 import pandas as pd
 import yaml
 
+from .. import _keys
 from .._resources import signatures_dir
 from ..errors import InputDataError, NeurosigError
 
@@ -90,7 +91,7 @@ def _try(draw: Callable[[], str]) -> str:
 def _summary(adata: ad.AnnData) -> str:
     from ..pp import summary_table
 
-    meta = adata.uns.get("neurosig", {})
+    meta = _keys.record(adata)
     ds = meta.get("dataset", {})
     lines = [
         f"<p><b>{html.escape(str(meta.get('dataset_id', '')))}</b>: "
@@ -112,7 +113,7 @@ def _summary(adata: ad.AnnData) -> str:
 def _coverage(adata: ad.AnnData) -> str:
     from ..score import library
 
-    rec = adata.uns.get("neurosig", {}).get("scores", {}).get("neurosig_score_genes")
+    rec = _keys.record(adata).get(_keys.SCORES, {}).get(_keys.SCORE_GENES)
     if rec is None:
         raise InputDataError("signatures were not scored")
     lib = library()
@@ -154,7 +155,7 @@ def _correlations(adata: ad.AnnData) -> str:
 
     spec = report_spec()
     ids = [s.id for s in library().values() if s.category != "cell_marker"]
-    scores = adata.obsm.get("neurosig_score_genes")
+    scores = adata.obsm.get(_keys.SCORE_GENES)
     if scores is None:
         raise InputDataError("signatures were not scored")
     ids = [s for s in ids if s in pd.DataFrame(scores).columns]
@@ -189,7 +190,7 @@ def _states(adata: ad.AnnData) -> str:
 def _communication(adata: ad.AnnData) -> str:
     from ..pl import axis_diagram, communication_dotplot
 
-    comm = adata.uns.get("neurosig", {}).get("communication", {})
+    comm = _keys.record(adata).get(_keys.COMMUNICATION, {})
     if "table" not in comm:
         raise InputDataError(str(comm.get("not_run", "communication was not inferred")))
     resource = comm.get("parameters", {}).get("resource", "")

@@ -8,6 +8,7 @@ from typing import Any
 import anndata as ad
 import pandas as pd
 
+from .. import _keys
 from .._atomic import atomic_path
 
 
@@ -17,10 +18,10 @@ def run_provenance(adata: ad.AnnData) -> dict[str, Any]:
     Deterministic (no clock): the same run gives the same record, so it can sit inside
     files that must be byte-identical between runs (the data dictionary, the report).
     """
-    from .. import __version__
     from .._provenance import package_versions
+    from .._version import __version__
 
-    meta = adata.uns.get("neurosig", {})
+    meta = _keys.record(adata)
     return {
         "neurosig_version": __version__,
         "source": dict(meta.get("source", {"dataset": meta.get("dataset_id", "")})),
@@ -32,8 +33,8 @@ def run_provenance(adata: ad.AnnData) -> dict[str, Any]:
 
 def write_tables(adata: ad.AnnData, out: Path) -> dict[str, Path]:
     """cells.h5ad, summary.csv, qc.csv, scores_by_patient.csv, the communication and claims files."""
-    from ..communicate.export import write_communication
     from ..pp import qc_table, summary_table
+    from .communication import write_communication
 
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -41,19 +42,19 @@ def write_tables(adata: ad.AnnData, out: Path) -> dict[str, Path]:
         adata.write_h5ad(tmp, compression="gzip")
     paths["cells.h5ad"] = out / "cells.h5ad"
     tables = [("summary.csv", summary_table(adata)), ("qc.csv", qc_table(adata))]
-    if "neurosig_score_genes" in adata.obsm:
+    if _keys.SCORE_GENES in adata.obsm:
         from ..tl import score_summary
 
-        tables.append(("scores_by_patient.csv", score_summary(adata, "neurosig_score_genes")))
+        tables.append(("scores_by_patient.csv", score_summary(adata, _keys.SCORE_GENES)))
     for name, table in tables:
         with atomic_path(out / name) as tmp:
             table.to_csv(tmp, index=False, float_format="%.6g")
         paths[name] = out / name
     paths.update(write_communication(adata, out))
-    claims = adata.uns["neurosig"].get("claims")
+    claims = adata.uns[_keys.UNS].get(_keys.CLAIMS)
     if claims is not None:
         from ..claims import pool_evidence
-        from ..claims.export import write_evidence
+        from .evidence import write_evidence
 
         paths.update(write_evidence(pool_evidence([claims["evidence"]]), claims["per_patient"], out))
     return paths
@@ -76,14 +77,14 @@ def write_run(adata: ad.AnnData, out: str | Path, *, started: float | None = Non
     paths = write_tables(adata, out)
     record = run_provenance(adata)
     scores = None
-    if "neurosig_score_genes" in adata.obsm:
+    if _keys.SCORE_GENES in adata.obsm:
         scores = patient_scores(adata)
         paths.update(write_patient_scores(scores, out, record))
     evidence = pd.read_csv(paths["evidence.csv"]) if "evidence.csv" in paths else None
     per_patient = (
         pd.read_csv(paths["evidence_per_patient.csv"]) if "evidence_per_patient.csv" in paths else None
     )
-    name = str(adata.uns.get("neurosig", {}).get("dataset_id", ""))
+    name = str(_keys.record(adata).get(_keys.DATASET_ID, ""))
     html = render_report(
         adata,
         evidence=evidence,

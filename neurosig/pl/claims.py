@@ -20,6 +20,8 @@ def forest(evidence: pd.DataFrame, claim: str, *, per_patient: pd.DataFrame | No
     per_patient
         The per-patient correlations (``.attrs["per_patient"]``) to draw under each dataset
         for cell-level claims (intervals from Fisher z, variance 1.06 / (n - 3)).
+    ax
+        Axes to draw into (default: a new figure).
     """
     import matplotlib.pyplot as plt
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import _keys
 from ..communicate.axis import load_axis
 from ..errors import InputDataError
 
@@ -33,7 +34,7 @@ def _table(data) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         return data
     try:
-        return data.uns["neurosig"]["communication"]["table"]
+        return data.uns[_keys.UNS][_keys.COMMUNICATION]["table"]
     except (AttributeError, KeyError):
         raise InputDataError(
             "No communication table: run neurosig.tl.communicate(adata) first, or pass the table."
@@ -60,6 +61,16 @@ def communication_dotplot(
     ----------
     data
         An AnnData after :func:`neurosig.tl.communicate`, or its table.
+    axis_only
+        Keep only the rows on the review's axis.
+    alpha
+        q-value below which a dot is edged in black.
+    top
+        Without ``axis_only``: rows kept, by ``lr_means`` among significant ones.
+    p_floor
+        Smallest p drawn.
+    ax
+        Axes to draw into (default: a new figure).
     """
     import matplotlib.pyplot as plt
 
@@ -104,6 +115,15 @@ def axis_diagram(data, *, alpha: float = 0.05, ax=None):
     has ``qvalue < alpha``, grey and dashed otherwise; the label lists each claim with
     its strongest ligand. Claims with no expressed pair are listed
     below the diagram as not detected.
+
+    Parameters
+    ----------
+    data
+        The communication table, or an AnnData holding it in ``.uns['neurosig']['communication']``.
+    alpha
+        q-value below which an arrow is significant.
+    ax
+        Axes to draw into (default: a new figure).
     """
     import matplotlib.pyplot as plt
 

@@ -8,13 +8,14 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from .. import _keys
 from ..errors import InputDataError
 
 
 def score_distributions(
     adata: ad.AnnData,
     signatures: Sequence[str],
-    key: str = "neurosig_score_genes",
+    key: str = _keys.SCORE_GENES,
     *,
     groupby: str = "cell_type",
     ncols: int = 4,
@@ -23,6 +24,19 @@ def score_distributions(
 
     Signatures that were not scored (refused for coverage) are listed in the figure's
     title instead of drawn. Returns the figure.
+
+    Parameters
+    ----------
+    adata
+        Scored cells.
+    signatures
+        Signatures to draw.
+    key
+        ``.obsm`` key of the scores.
+    groupby
+        ``.obs`` column of the boxes.
+    ncols
+        Panels per row.
     """
     import matplotlib.pyplot as plt
 
@@ -52,7 +66,17 @@ def score_distributions(
 
 
 def correlation_heatmap(corr: pd.DataFrame, *, title: str = "", ax=None):
-    """A signatures x signatures correlation matrix, ordered by average-linkage clustering."""
+    """A signatures x signatures correlation matrix, ordered by average-linkage clustering.
+
+    Parameters
+    ----------
+    corr
+        Signatures x signatures correlations (:func:`neurosig.tl.signature_correlations`).
+    title
+        Title of the axes.
+    ax
+        Axes to draw into (default: a new figure).
+    """
     import matplotlib.pyplot as plt
     from scipy.cluster.hierarchy import leaves_list, linkage
     from scipy.spatial.distance import squareform

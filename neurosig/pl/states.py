@@ -5,6 +5,7 @@ from __future__ import annotations
 import anndata as ad
 import numpy as np
 
+from .. import _keys
 from ..errors import InputDataError
 
 STATE_COLOURS = {"MES": "#d62728", "AC": "#2ca02c", "OPC": "#1f77b4", "NPC": "#9467bd"}
@@ -15,12 +16,19 @@ def neftel_state_map(adata: ad.AnnData, *, ax=None):
 
     Quadrants as in Neftel et al. 2019 (Fig. 3): OPC-like top left, NPC-like top right,
     AC-like bottom left, MES-like bottom right.
+
+    Parameters
+    ----------
+    adata
+        Cells with Neftel states (:func:`neurosig.tl.neftel_states`).
+    ax
+        Axes to draw into (default: a new figure).
     """
     import matplotlib.pyplot as plt
 
-    if "neftel_state_map" not in adata.obsm or "neftel_state" not in adata.obs:
+    if _keys.NEFTEL_STATE_MAP not in adata.obsm or "neftel_state" not in adata.obs:
         raise InputDataError("No Neftel states; run neurosig.tl.neftel_states(adata) after scoring.")
-    coords = np.asarray(adata.obsm["neftel_state_map"], dtype=float)
+    coords = np.asarray(adata.obsm[_keys.NEFTEL_STATE_MAP], dtype=float)
     state = adata.obs["neftel_state"].astype(str).to_numpy()
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 4.5))

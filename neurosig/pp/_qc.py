@@ -12,6 +12,11 @@ def summary_table(adata: ad.AnnData) -> pd.DataFrame:
 
     The table has one row per dataset and patient and a ``total`` column; its grand
     total equals ``adata.n_obs``.
+
+    Parameters
+    ----------
+    adata
+        Harmonised cells x genes (``obs`` ``dataset``, ``patient``, ``cell_type``).
     """
     obs = adata.obs
     table = pd.crosstab(
@@ -27,6 +32,11 @@ def qc_table(adata: ad.AnnData) -> pd.DataFrame:
 
     Uses ``obs["n_genes"]`` written by :func:`neurosig.datasets.harmonise`; computes it
     from ``X`` when absent.
+
+    Parameters
+    ----------
+    adata
+        Harmonised cells x genes (``obs`` ``dataset``, ``patient``, ``cell_type``).
     """
     obs = adata.obs.copy()
     if "n_genes" not in obs:

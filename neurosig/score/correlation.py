@@ -8,12 +8,13 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from .. import _keys
 from ..errors import InputDataError
 
 
 def signature_correlations(
     adata: ad.AnnData,
-    key: str = "neurosig_score_genes",
+    key: str = _keys.SCORE_GENES,
     *,
     cell_types: Sequence[str] = ("malignant",),
     signatures: Sequence[str] | None = None,
@@ -28,6 +29,21 @@ def signature_correlations(
     between-patient difference cannot masquerade as a within-tumour correlation. With
     ``groupby=None`` all cells are pooled. Signatures that are constant or missing in the
     population are left out. ``.attrs["groups"]`` lists the groups used and their cells.
+
+    Parameters
+    ----------
+    adata
+        Scored cells.
+    key
+        ``.obsm`` key of the scores.
+    cell_types
+        The ``.obs['cell_type']`` values whose cells are correlated.
+    signatures
+        Signatures to correlate (default: every one scored).
+    groupby
+        ``.obs`` column of the groups to correlate within, or ``None`` to pool all cells.
+    min_cells
+        Smallest group used.
     """
     if key not in adata.obsm:
         raise InputDataError(f"No scores in .obsm[{key!r}]; run neurosig.tl.score(adata) first.")

@@ -14,20 +14,19 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from tqdm.auto import tqdm
 
+from .. import _keys
+from .._matrix import LazyH5ad, check_scale, iter_chunks
 from .._provenance import to_plain
 from ..datasets.genes import fraction_mouse_like
 from ..errors import InputDataError
 from ._kernels import column_sums, sparse_times_weights
-from ._lazy import LazyH5ad
 from .coverage import check_coverage, coverage
 from .library import resolve
 from .methods import METHODS
@@ -47,54 +46,6 @@ def _map_data(mat, f):
         mat.data = f(mat.data)
         return mat
     return f(mat)
-
-
-def _source(adata: ad.AnnData, layer: str | None):
-    if layer is None:
-        return adata.X
-    if layer not in adata.layers:
-        raise InputDataError(f"No layer {layer!r}; layers are {list(adata.layers)}.")
-    return adata.layers[layer]
-
-
-def _row_block(mat: sp.csr_matrix, a: int, b: int) -> sp.csr_matrix:
-    """Rows a:b of a CSR matrix as views of its arrays (no scan, no copy)."""
-    s, e = mat.indptr[a], mat.indptr[b]
-    return sp.csr_matrix(
-        (mat.data[s:e], mat.indices[s:e], mat.indptr[a : b + 1] - s), shape=(b - a, mat.shape[1])
-    )
-
-
-def iter_chunks(
-    adata: ad.AnnData, layer: str | None, chunk_size: int, progress: bool = False, desc: str = ""
-) -> Iterator[tuple[int, int, sp.csr_matrix]]:
-    """Row blocks of X (or a layer) as CSR (values keep their dtype), from memory or disk."""
-    src = _source(adata, layer)
-    n = adata.n_obs
-    in_memory_csr = isinstance(src, sp.csr_matrix) and src.has_canonical_format
-    for a in tqdm(range(0, n, chunk_size), desc=desc, unit="chunk", disable=not progress):
-        b = min(a + chunk_size, n)
-        if in_memory_csr:
-            yield a, b, _row_block(src, a, b)
-            continue
-        block = src[a:b]
-        if hasattr(block, "to_memory"):
-            block = block.to_memory()
-        yield a, b, sp.csr_matrix(block)
-
-
-def _check_scale(first: sp.csr_matrix, needs: str) -> None:
-    data = first.data
-    if data.size == 0:
-        return
-    if np.isnan(data).any():
-        raise InputDataError("The expression matrix holds NaN values; remove or impute them before scoring.")
-    if needs.startswith("log") and data.max() > 50 and np.allclose(data[:10000], np.round(data[:10000])):
-        raise InputDataError(
-            "The matrix looks like raw counts (integers up to "
-            f"{data.max():.0f}); this method expects log-normalised values. Score .X of a "
-            "harmonised dataset (neurosig.datasets.load) or run sc.pp.normalize_total + sc.pp.log1p."
-        )
 
 
 def score(
@@ -141,6 +92,15 @@ def score(
     strict
         Raise when a signature is refused for low coverage (default: when signatures
         were named); otherwise skip it with a warning and record it.
+    chunk_size
+        Cells read per chunk.
+    min_coverage, min_genes
+        Smallest fraction and number of a signature's genes measured; sets below are refused.
+    progress
+        Show progress bars.
+    **method_kwargs
+        Parameters of the method (e.g. ``n_bins``, ``controls_per_gene``, ``bin_on`` for
+        ``tirosh``; ``n_up`` for ``aucell``; ``max_rank``, ``w_neg`` for ``ucell``).
 
     Returns
     -------
@@ -151,7 +111,7 @@ def score(
     if isinstance(adata, str | Path):
         adata = LazyH5ad(adata)
     meta = METHODS[method]
-    key_added = key_added or f"neurosig_{method}"
+    key_added = key_added or _keys.score_key(method)
     explicit = signatures is not None if strict is None else strict
     sigs = resolve(signatures)
     var_names = pd.Index(adata.var_names)
@@ -261,8 +221,8 @@ def score(
         "refused": refused,
         "details": dict(zip(ids, details, strict=True)),
     }
-    adata.uns.setdefault("neurosig", {}).setdefault("scores", {})[key_added] = to_plain(record)
-    frame.attrs["neurosig"] = to_plain(record)
+    _keys.store(adata).setdefault(_keys.SCORES, {})[key_added] = to_plain(record)
+    frame.attrs[_keys.UNS] = to_plain(record)
     return frame
 
 
@@ -298,7 +258,7 @@ def _gene_stats(adata, layer, tf, linear_layer, chunk_size, needs, progress) -> 
     checked = False
     for _a, _b, block in iter_chunks(adata, layer, chunk_size, progress, "gene statistics"):
         if not checked:
-            _check_scale(block, needs)
+            check_scale(block, needs)
             checked = True
         if tf is not None:
             block = tf(block)

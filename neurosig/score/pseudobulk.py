@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .. import _keys
 from ..errors import InputDataError
 from .coverage import check_coverage, coverage
 from .library import resolve
@@ -30,7 +31,7 @@ def pseudobulk(
     min_cells: int = 10,
 ) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
     """Summed linear expression per group: (genes x groups log2 CPM+1, cells per group, small groups)."""
-    layer = layer or adata.uns.get("neurosig", {}).get("linear_layer") or "counts"
+    layer = layer or _keys.record(adata).get(_keys.LINEAR_LAYER) or "counts"
     if layer not in adata.layers:
         raise InputDataError(
             f"Pseudobulk needs linear values (counts/TPM) in a layer; {layer!r} is absent "
@@ -74,6 +75,29 @@ def score_pseudobulk(
 
     Also stored in ``.uns["neurosig"]["pseudobulk"][method]`` as a table with the groups
     that were too small to score.
+
+    Parameters
+    ----------
+    adata
+        Cells x genes with a linear (counts or TPM) layer.
+    signatures
+        Signatures to score (default: the whole library).
+    method
+        ``ssgsea`` or ``gsva``.
+    layer
+        Layer summed per group (default: the dataset's linear layer, else ``counts``).
+    groupby
+        ``.obs`` columns whose combinations are the groups.
+    min_cells
+        Smaller groups are not scored and are listed.
+    min_coverage
+        Smallest fraction of a signature's genes measured.
+    min_size
+        Smallest number of a signature's genes measured.
+    seed
+        Seed of gseapy.
+    threads
+        gseapy's threads.
     """
     import gseapy
 
@@ -117,7 +141,7 @@ def score_pseudobulk(
     parts.columns = list(groupby)
     table = pd.concat([parts, table], axis=1)
     table["n_cells"] = table["group"].map(n_cells).astype(int)
-    adata.uns.setdefault("neurosig", {}).setdefault("pseudobulk", {})[method] = {
+    _keys.store(adata).setdefault(_keys.PSEUDOBULK, {})[method] = {
         "min_cells": min_cells,
         "groupby": list(groupby),
         "seed": seed,

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 import anndata as ad
 import pandas as pd
 
+from .. import _keys
 from ..errors import InputDataError
 
 
 def score_summary(
     adata: ad.AnnData,
-    key: str = "neurosig_score_genes",
+    key: str = _keys.SCORE_GENES,
     *,
     groupby: Sequence[str] = ("dataset", "patient", "cell_type"),
     cell_types: Sequence[str] | None = None,
@@ -21,6 +22,17 @@ def score_summary(
 
     Long format: one row per group and signature. Requested ``cell_types`` with no cell
     raise instead of vanishing from the table.
+
+    Parameters
+    ----------
+    adata
+        Scored cells.
+    key
+        ``.obsm`` key of the scores.
+    groupby
+        ``.obs`` columns whose combinations are the groups.
+    cell_types
+        Only these ``.obs['cell_type']`` values (default: all).
     """
     if key not in adata.obsm:
         raise InputDataError(f"No scores in .obsm[{key!r}]; run neurosig.tl.score(...) first.")

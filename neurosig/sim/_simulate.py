@@ -31,9 +31,10 @@ import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
-from .. import __version__
+from .. import _keys
 from .._provenance import package_versions
 from .._resources import signatures_dir
+from .._version import __version__
 from ..datasets.harmonise import TARGET_SUM, log_normalise
 from ..datasets.vocabulary import lineage_of, vocabulary
 from ..errors import InputDataError
@@ -195,7 +196,7 @@ def simulate(params: SimParams, path: str | Path, *, progress: bool = True) -> P
                 writer.append(counts)
         writer.obs["n_genes"] = n_genes_detected
         writer.obs["total_linear"] = totals
-        writer.uns = {"neurosig": _provenance(params, truth, profiles, planted, genes)}
+        writer.uns = {_keys.UNS: _provenance(params, truth, profiles, planted, genes)}
     return Path(path)
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import anndata as ad
 
+from .. import _keys
 from .._atomic import atomic_path, write_text
-from .._provenance import to_plain
+from .._provenance import file_hash, to_plain, write_provenance
 
 TABLES = {
     "interactions.csv": "table",
@@ -22,7 +23,7 @@ def write_communication(adata: ad.AnnData, out: str | Path, figures: bool = True
     """Write the tables in ``.uns["neurosig"]["communication"]`` (and two figures) to ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    store = adata.uns.get("neurosig", {}).get("communication")
+    store = _keys.record(adata).get(_keys.COMMUNICATION)
     paths: dict[str, Path] = {}
     if store is None:
         return paths
@@ -54,3 +55,22 @@ def write_communication(adata: ad.AnnData, out: str | Path, figures: bool = True
                 plt.close(ax.figure)
                 paths[name] = out / name
     return paths
+
+
+def write_communication_run(adata: ad.AnnData, out: str | Path, input_: str) -> dict[str, Path]:
+    """``neurosig communicate``'s folder: :func:`write_communication` and its ``provenance.json``.
+
+    ``input_`` is what the command was given (a dataset id, or a file whose hash is recorded).
+    """
+    written = write_communication(adata, out)
+    source = {"input": input_}
+    if Path(input_).is_file():
+        source["sha256"] = file_hash(input_)
+    written["provenance.json"] = write_provenance(
+        out,
+        written,
+        source=source,
+        input_files=_keys.record(adata).get(_keys.FILES, {}),
+        parameters=adata.uns[_keys.UNS][_keys.COMMUNICATION]["parameters"],
+    )
+    return written

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._atomic import atomic_path
+from .._provenance import write_provenance
 
 
 def write_evidence(evidence: pd.DataFrame, per_patient: pd.DataFrame, out: str | Path) -> dict[str, Path]:
@@ -38,3 +39,12 @@ def write_evidence(evidence: pd.DataFrame, per_patient: pd.DataFrame, out: str |
             plt.close(ax.figure)
             paths[name] = out / name
     return paths
+
+
+def write_evidence_run(
+    evidence: pd.DataFrame, per_patient: pd.DataFrame, out: str | Path, *, inputs: dict, parameters: dict
+) -> dict[str, Path]:
+    """``neurosig test``'s folder: :func:`write_evidence` and its ``provenance.json``."""
+    written = write_evidence(evidence, per_patient, out)
+    written["provenance.json"] = write_provenance(out, written, inputs=inputs, parameters=parameters)
+    return written

@@ -1,0 +1,75 @@
+"""Every key neurosig reads or writes in an AnnData's ``.uns`` and ``.obsm``, named once.
+
+neurosig's records live under ``.uns["neurosig"]`` (:data:`UNS`), one entry per stage;
+:func:`record` reads that dictionary (empty when absent), :func:`store` creates it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: ``.uns[UNS]``: neurosig's records (also the key of a scores frame's ``.attrs``).
+UNS = "neurosig"
+
+# ---- entries of .uns["neurosig"]
+#: the dataset's id (harmonise)
+DATASET_ID = "dataset_id"
+#: input files and their hashes (harmonise)
+FILES = "files"
+#: the cells kept and dropped, unmapped labels (harmonise)
+CELLS = "cells"
+#: the transform of X (harmonise)
+TRANSFORM = "transform"
+#: the linear (counts/TPM) layer (harmonise)
+LINEAR_LAYER = "linear_layer"
+#: where the data came from (pipeline)
+SOURCE = "source"
+#: the run's parameters (pipeline)
+RUN_PARAMETERS = "run_parameters"
+#: cell-type annotation (annotate)
+ANNOTATION = "annotation"
+#: CellTypist labels (annotate)
+CELLTYPIST = "celltypist"
+#: copy-number calls (annotate)
+CNV = "cnv"
+#: Neftel states (annotate)
+NEFTEL_STATES = "neftel_states"
+#: ``scores[key]``: how the scores in ``.obsm[key]`` were computed (score)
+SCORES = "scores"
+#: ``pseudobulk[method]``: pseudobulk scores (score)
+PSEUDOBULK = "pseudobulk"
+#: ligand-receptor tables and parameters (communicate)
+COMMUNICATION = "communication"
+#: claim tests: evidence, per-patient rows (claims)
+CLAIMS = "claims"
+#: the simulator's parameters and planted truth (sim)
+SIMULATION = "simulation"
+
+# ---- .obsm keys
+#: the library scored with ``score_genes`` (pipeline, export, plots)
+SCORE_GENES = "neurosig_score_genes"
+#: marker scores of the cell-type annotation
+MARKERS = "neurosig_markers"
+#: scores the claims engine computes for a moment and removes
+CLAIMS_TMP = "neurosig_claims_tmp"
+#: Neftel's six module scores
+NEFTEL_MODULES = "neftel_modules"
+#: Neftel's two-dimensional state map (x, y)
+NEFTEL_STATE_MAP = "neftel_state_map"
+#: infercnvpy's copy-number matrix
+X_CNV = "X_cnv"
+
+
+def score_key(method: str) -> str:
+    """The default ``.obsm`` key of a scoring method's scores."""
+    return f"{UNS}_{method}"
+
+
+def record(adata: Any) -> dict:
+    """``adata.uns["neurosig"]``, or an empty dictionary when there is none (not stored)."""
+    return adata.uns.get(UNS, {})
+
+
+def store(adata: Any) -> dict:
+    """``adata.uns["neurosig"]``, created empty when there is none."""
+    return adata.uns.setdefault(UNS, {})

@@ -1,0 +1,111 @@
+"""Matrix plumbing shared by scoring and communication: read an h5ad lazily, stream cells.
+
+``anndata.read_h5ad(path, backed="r")`` keeps ``X`` on disk but reads every layer into
+memory; scoring a million-cell file with a counts layer would then hold gigabytes it
+never uses. :class:`LazyH5ad` opens the file with h5py and exposes ``X`` and the layers
+as anndata sparse datasets (sliced by rows on demand), plus the names.
+:func:`iter_chunks` yields row blocks of ``X`` (or a layer) as CSR, from memory or disk;
+:func:`check_scale` refuses NaN and raw counts where log-normalised values are needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import anndata as ad
+import h5py
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from tqdm.auto import tqdm
+
+from .errors import InputDataError
+
+try:  # anndata >= 0.11
+    from anndata.io import read_elem, sparse_dataset
+except ImportError:  # pragma: no cover
+    from anndata.experimental import read_elem, sparse_dataset
+
+
+def _index(group: h5py.Group) -> pd.Index:
+    name = group.attrs["_index"]
+    values = group[name][:]
+    return pd.Index(values.astype(str) if values.dtype.kind in "OS" else values)
+
+
+class LazyH5ad:
+    """The parts of an AnnData that scoring and communication read, straight from an h5ad file."""
+
+    isbacked = True
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.file = h5py.File(self.path, "r")
+        if self.file["X"].attrs.get("encoding-type") not in ("csr_matrix",):
+            raise ValueError(f"{path}: X is not a CSR matrix; streaming needs cells in rows (CSR).")
+        self.X = sparse_dataset(self.file["X"])
+        self.layers = {k: sparse_dataset(g) for k, g in self.file.get("layers", {}).items()}
+        self.obs_names = _index(self.file["obs"])
+        self.var_names = _index(self.file["var"])
+        self.n_obs, self.n_vars = len(self.obs_names), len(self.var_names)
+        self.uns: dict = {}
+        self.obsm: dict = {}
+
+    @property
+    def obs(self) -> pd.DataFrame:
+        """The cell annotations (read from the file on first use; small next to X)."""
+        if not hasattr(self, "_obs"):
+            self._obs = read_elem(self.file["obs"])
+        return self._obs
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _source(adata: ad.AnnData, layer: str | None):
+    if layer is None:
+        return adata.X
+    if layer not in adata.layers:
+        raise InputDataError(f"No layer {layer!r}; layers are {list(adata.layers)}.")
+    return adata.layers[layer]
+
+
+def _row_block(mat: sp.csr_matrix, a: int, b: int) -> sp.csr_matrix:
+    """Rows a:b of a CSR matrix as views of its arrays (no scan, no copy)."""
+    s, e = mat.indptr[a], mat.indptr[b]
+    return sp.csr_matrix(
+        (mat.data[s:e], mat.indices[s:e], mat.indptr[a : b + 1] - s), shape=(b - a, mat.shape[1])
+    )
+
+
+def iter_chunks(
+    adata: ad.AnnData, layer: str | None, chunk_size: int, progress: bool = False, desc: str = ""
+) -> Iterator[tuple[int, int, sp.csr_matrix]]:
+    """Row blocks of X (or a layer) as CSR (values keep their dtype), from memory or disk."""
+    src = _source(adata, layer)
+    n = adata.n_obs
+    in_memory_csr = isinstance(src, sp.csr_matrix) and src.has_canonical_format
+    for a in tqdm(range(0, n, chunk_size), desc=desc, unit="chunk", disable=not progress):
+        b = min(a + chunk_size, n)
+        if in_memory_csr:
+            yield a, b, _row_block(src, a, b)
+            continue
+        block = src[a:b]
+        if hasattr(block, "to_memory"):
+            block = block.to_memory()
+        yield a, b, sp.csr_matrix(block)
+
+
+def check_scale(first: sp.csr_matrix, needs: str) -> None:
+    data = first.data
+    if data.size == 0:
+        return
+    if np.isnan(data).any():
+        raise InputDataError("The expression matrix holds NaN values; remove or impute them before scoring.")
+    if needs.startswith("log") and data.max() > 50 and np.allclose(data[:10000], np.round(data[:10000])):
+        raise InputDataError(
+            "The matrix looks like raw counts (integers up to "
+            f"{data.max():.0f}); this method expects log-normalised values. Score .X of a "
+            "harmonised dataset (neurosig.datasets.load) or run sc.pp.normalize_total + sc.pp.log1p."
+        )
