@@ -11,6 +11,7 @@ import click
 from . import _keys
 from ._version import __version__
 from .errors import NeurosigError
+from .score.methods import METHODS
 
 
 class _Group(click.Group):
@@ -334,7 +335,7 @@ def _read_input(input_: str):
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output .h5ad.")
 @click.option(
     "--method",
-    type=click.Choice(["score_genes", "tirosh", "ulm", "aucell", "ucell"]),
+    type=click.Choice(list(METHODS)),
     default="score_genes",
     show_default=True,
 )

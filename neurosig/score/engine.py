@@ -3,8 +3,10 @@
 Linear methods (``score_genes``, ``tirosh``): pass 1 reads the matrix in chunks of cells
 and accumulates per-gene means; the method turns every signature into a column of one
 weight matrix W (genes x signatures) and an offset; pass 2 reads the chunks again and
-computes ``chunk @ W - offset`` for all signatures together. Rank methods (``aucell``)
-need one pass. Works on in-memory and disk-backed (``backed="r"``) AnnData alike.
+computes ``chunk @ W - offset`` for all signatures together. Rank methods (``aucell``,
+``ucell``) need one pass. Each method module owns its :class:`~.methods.MethodMeta`; the
+engine picks the runner of the method's ``kind`` (:data:`RUNNERS`) and has no per-method
+branch. Works on in-memory and disk-backed (``backed="r"``) AnnData alike.
 
 Results: ``.obsm[key]`` (DataFrame, one column per signature) and
 ``.uns["neurosig"]["scores"][key]`` (method, parameters, coverage, refused sets).
@@ -30,7 +32,6 @@ from ._kernels import column_sums, sparse_times_weights
 from .coverage import check_coverage, coverage
 from .library import resolve
 from .methods import METHODS
-from .methods.aucell import default_n_up, tie_order
 
 log = logging.getLogger(__name__)
 
@@ -140,70 +141,21 @@ def score(
     if transform not in TRANSFORMS:
         raise InputDataError(f"Unknown transform {transform!r}; choose from {[t for t in TRANSFORMS if t]}.")
 
-    out = np.zeros((adata.n_obs, len(ids)))
-    details: list[dict] = [{} for _ in ids]
-    if meta.kind == "linear":
-        needs_linear = method == "tirosh" and method_kwargs.get("bin_on") == "aggregate"
-        linear = (linear_layer or layer) if needs_linear else None
-        if needs_linear and linear is None:
-            raise InputDataError(
-                "bin_on='aggregate' needs linear TPM values: pass layer='tpm', "
-                "transform='log2_tpm10' (or linear_layer=...)."
-            )
-        stats = _gene_stats(
-            adata, layer, tf, linear, chunk_size, meta.needs if transform is None else "transformed", progress
-        )
-        kwargs = {"random_state": random_state, **method_kwargs}
-        w, offset, details = meta.func(sig_weights, var_names, stats, **kwargs)
-        w = sp.csr_matrix(w)
-        for a, b, block in iter_chunks(adata, layer, chunk_size, progress, "scoring"):
-            if tf is not None:
-                block = tf(block)
-            out[a:b] = sparse_times_weights(block, w) - offset
-    elif meta.kind == "moments":
-        detected = _detected(adata, layer, chunk_size, progress)
-        w = np.zeros((len(var_names), len(ids)))
-        pos = pd.Series(np.arange(len(var_names)), index=var_names)
-        for j, sw in enumerate(sig_weights):
-            w[pos[list(sw)].to_numpy(), j] = list(sw.values())
-        w = w[detected]
-        ws = sp.csr_matrix(w)
-        n = int(detected.sum())
-        for a, b, block in iter_chunks(adata, layer, chunk_size, progress, "scoring"):
-            if tf is not None:
-                block = tf(block)
-            block = block[:, detected]
-            xw = sparse_times_weights(block, ws)
-            data = block.data.astype(np.float64)
-            rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
-            rowsum = np.bincount(rows, weights=data, minlength=block.shape[0])
-            rowsq = np.bincount(rows, weights=data * data, minlength=block.shape[0])
-            out[a:b] = meta.func(xw, rowsum, rowsq, w, n)
-        details = [{"n_genes_model": n}] * len(ids)
-    elif method == "aucell":
-        membership = _membership(sig_weights, var_names, sign=0)
-        detected = _detected(adata, layer, chunk_size, progress)
-        genes_order = tie_order(detected)
-        membership = sp.csc_matrix(
-            sp.diags(detected.astype(float)) @ membership
-        )  # sets lose undetected genes
-        n_up = method_kwargs.get("n_up") or default_n_up(int(detected.sum()))
-        for a, b, block in iter_chunks(adata, layer, min(chunk_size, 2000), progress, "scoring"):
-            if tf is not None:
-                block = tf(block)
-            _check_nan(block)
-            out[a:b] = meta.func(block.toarray(), membership, n_up, genes_order)
-        details = [{"n_up": n_up}] * len(ids)
-    else:  # ucell
-        max_rank = int(method_kwargs.get("max_rank", 1500))
-        up = _membership(sig_weights, var_names, sign=1)
-        down = _membership(sig_weights, var_names, sign=-1)
-        for a, b, block in iter_chunks(adata, layer, min(chunk_size, 2000), progress, "scoring"):
-            if tf is not None:
-                block = tf(block)
-            _check_nan(block)
-            out[a:b] = meta.func(block.toarray(), up, down, max_rank, float(method_kwargs.get("w_neg", 1.0)))
-        details = [{"max_rank": max_rank}] * len(ids)
+    run = RUNNERS[meta.kind]
+    out, details = run(
+        meta,
+        adata,
+        sig_weights,
+        var_names,
+        layer=layer,
+        tf=tf,
+        transform=transform,
+        linear_layer=linear_layer,
+        chunk_size=chunk_size,
+        random_state=random_state,
+        progress=progress,
+        params=method_kwargs,
+    )
     frame = pd.DataFrame(out, index=obs_names, columns=ids)
     if not adata.isbacked:
         adata.obsm[key_added] = frame
@@ -226,16 +178,83 @@ def score(
     return frame
 
 
-def _membership(sig_weights: list[dict[str, float]], var_names: pd.Index, sign: int) -> sp.csc_matrix:
-    """Genes x sets 0/1 matrix: all genes (sign 0), or those with positive / negative weight."""
+def _run_linear(
+    meta,
+    adata,
+    sig_weights,
+    var_names,
+    *,
+    layer,
+    tf,
+    transform,
+    linear_layer,
+    chunk_size,
+    random_state,
+    progress,
+    params,
+):
+    """Gene statistics (pass 1), the method's weights and offset, then ``X @ W - offset`` (pass 2)."""
+    needs_linear = meta.needs_linear(params)
+    linear = (linear_layer or layer) if needs_linear else None
+    if needs_linear and linear is None:
+        raise InputDataError(
+            "bin_on='aggregate' needs linear TPM values: pass layer='tpm', "
+            "transform='log2_tpm10' (or linear_layer=...)."
+        )
+    stats = _gene_stats(
+        adata, layer, tf, linear, chunk_size, meta.needs if transform is None else "transformed", progress
+    )
+    kwargs = {"random_state": random_state, **params}
+    w, offset, details = meta.func(sig_weights, var_names, stats, **kwargs)
+    w = sp.csr_matrix(w)
+    out = np.zeros((adata.n_obs, len(sig_weights)))
+    for a, b, block in iter_chunks(adata, layer, chunk_size, progress, "scoring"):
+        if tf is not None:
+            block = tf(block)
+        out[a:b] = sparse_times_weights(block, w) - offset
+    return out, details
+
+
+def _run_moments(meta, adata, sig_weights, var_names, *, layer, tf, chunk_size, progress, **_):
+    """``X @ W`` and the row moments of X over detected genes, one pass, into the kernel."""
+    detected = _detected(adata, layer, chunk_size, progress)
+    w = np.zeros((len(var_names), len(sig_weights)))
     pos = pd.Series(np.arange(len(var_names)), index=var_names)
-    rows, cols = [], []
     for j, sw in enumerate(sig_weights):
-        genes = [g for g, w in sw.items() if sign == 0 or np.sign(w) == sign]
-        rows.append(pos[genes].to_numpy(dtype=np.int64))
-        cols.append(np.full(len(genes), j))
-    rows_a, cols_a = np.concatenate(rows), np.concatenate(cols)
-    return sp.csc_matrix((np.ones(len(rows_a)), (rows_a, cols_a)), shape=(len(var_names), len(sig_weights)))
+        w[pos[list(sw)].to_numpy(), j] = list(sw.values())
+    w = w[detected]
+    ws = sp.csr_matrix(w)
+    n = int(detected.sum())
+    out = np.zeros((adata.n_obs, len(sig_weights)))
+    for a, b, block in iter_chunks(adata, layer, chunk_size, progress, "scoring"):
+        if tf is not None:
+            block = tf(block)
+        block = block[:, detected]
+        xw = sparse_times_weights(block, ws)
+        data = block.data.astype(np.float64)
+        rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+        rowsum = np.bincount(rows, weights=data, minlength=block.shape[0])
+        rowsq = np.bincount(rows, weights=data * data, minlength=block.shape[0])
+        out[a:b] = meta.func(xw, rowsum, rowsq, w, n)
+    return out, [{"n_genes_model": n}] * len(sig_weights)
+
+
+def _run_rank(meta, adata, sig_weights, var_names, *, layer, tf, chunk_size, progress, params, **_):
+    """The method's chunk scorer on dense chunks of at most 2000 cells."""
+    score_chunk, detail = meta.prepare(
+        sig_weights, var_names, lambda: _detected(adata, layer, chunk_size, progress), **params
+    )
+    out = np.zeros((adata.n_obs, len(sig_weights)))
+    for a, b, block in iter_chunks(adata, layer, min(chunk_size, 2000), progress, "scoring"):
+        if tf is not None:
+            block = tf(block)
+        _check_nan(block)
+        out[a:b] = score_chunk(block.toarray())
+    return out, [detail] * len(sig_weights)
+
+
+RUNNERS = {"linear": _run_linear, "moments": _run_moments, "rank": _run_rank}
+"""How each kind of method is driven over the matrix (see :class:`MethodMeta`)."""
 
 
 def _check_nan(block: sp.csr_matrix) -> None:

@@ -6,6 +6,7 @@ to the matrix in a single streamed pass. Rank methods score each chunk of cells 
 signatures at once.
 """
 
-from ._registry import METHODS, MethodMeta
+from ._meta import MethodMeta
+from ._registry import METHODS
 
 __all__ = ["METHODS", "MethodMeta"]

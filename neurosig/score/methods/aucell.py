@@ -13,7 +13,10 @@ matrix of ``n_up - rank`` on each cell's top genes, times the genes x sets membe
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
+
+from ._meta import MethodMeta, membership
 
 
 def default_n_up(n_vars: int) -> int:
@@ -48,3 +51,28 @@ def score_chunk(
     top = sp.csr_matrix((vals, (rows, order.ravel())), shape=(n, g))
     sizes = np.asarray(membership.sum(0)).ravel()
     return np.asarray((top @ membership).todense()) / max_auc(sizes, n_up)
+
+
+def prepare(sig_weights: list[dict[str, float]], var_names: pd.Index, detected, **params):
+    """The chunk scorer for these sets (``n_up`` from params) and its details.
+
+    Sets lose the genes never detected; ``detected()`` runs the pass that finds them.
+    """
+    sets = membership(sig_weights, var_names, sign=0)
+    found = detected()
+    genes_order = tie_order(found)
+    sets = sp.csc_matrix(sp.diags(found.astype(float)) @ sets)
+    n_up = params.get("n_up") or default_n_up(int(found.sum()))
+    return (lambda dense: score_chunk(dense, sets, n_up, genes_order)), {"n_up": n_up}
+
+
+META = MethodMeta(
+    name="aucell",
+    kind="rank",
+    func=score_chunk,
+    desc="area under the recovery curve of the set among each cell's top-ranked genes, as "
+    "decoupler's mt.aucell",
+    reference="Aibar 2017 Nat Methods 14:1083; decoupler mt.aucell",
+    needs="any expression scale",
+    prepare=prepare,
+)

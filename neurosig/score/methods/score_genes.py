@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import InputDataError
+from ._meta import MethodMeta
 
 
 def check_unit_weights(sig_weights: list[dict[str, float]], method: str) -> None:
@@ -116,3 +117,15 @@ def weights(
         else:
             details.append({"n_control_genes": n_ctrl})
     return w, np.zeros(len(sig_weights)), details
+
+
+META = MethodMeta(
+    name="score_genes",
+    kind="linear",
+    func=weights,
+    desc="mean of the set minus the mean of expression-matched control genes, exactly as "
+    "scanpy.tl.score_genes (same bins, same control sampling for the same seed)",
+    reference="Satija 2015 / Tirosh 2016; scanpy.tl.score_genes",
+    needs="log-normalised",
+    seeded=True,
+)

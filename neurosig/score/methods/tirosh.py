@@ -18,6 +18,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from ._meta import MethodMeta
 from .score_genes import check_unit_weights
 
 N_BINS = 30
@@ -72,3 +73,21 @@ def weights(
         offset,
         [{"n_bins": n_bins, "controls_per_gene": ctrl_per_gene, "bin_on": bin_on}] * len(sig_weights),
     )
+
+
+def _needs_linear(params: dict) -> bool:
+    """Binning on aggregate expression needs the linear (TPM) means."""
+    return params.get("bin_on") == "aggregate"
+
+
+META = MethodMeta(
+    name="tirosh",
+    kind="linear",
+    func=weights,
+    desc="Tirosh 2016 / Neftel 2019 module score: relative expression (centred per gene), "
+    "minus 100 expression-matched controls per gene from 30 bins of aggregate expression",
+    reference="Tirosh 2016 Science 352:189; Neftel 2019 Cell 178:835",
+    needs="log2(TPM/10+1) and linear TPM",
+    seeded=True,
+    needs_linear=_needs_linear,
+)

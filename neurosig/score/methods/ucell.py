@@ -11,8 +11,11 @@ capped rank matrix with the genes x sets membership.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from scipy.stats import rankdata
+
+from ._meta import MethodMeta, membership
 
 MAX_RANK = 1500
 
@@ -42,3 +45,23 @@ def score_chunk(
     if n_down.any():
         score = score - w_neg * _u(np.asarray(ranks @ down), n_down, max_rank)
     return np.clip(score, 0.0, None)
+
+
+def prepare(sig_weights: list[dict[str, float]], var_names: pd.Index, detected, **params):
+    """The chunk scorer for these sets (``max_rank``, ``w_neg`` from params) and its details."""
+    max_rank = int(params.get("max_rank", MAX_RANK))
+    w_neg = float(params.get("w_neg", 1.0))
+    up = membership(sig_weights, var_names, sign=1)
+    down = membership(sig_weights, var_names, sign=-1)
+    return (lambda dense: score_chunk(dense, up, down, max_rank, w_neg)), {"max_rank": max_rank}
+
+
+META = MethodMeta(
+    name="ucell",
+    kind="rank",
+    func=score_chunk,
+    desc="normalised Mann-Whitney U of the set's ranks among each cell's top 1500 genes, as pyUCell",
+    reference="Andreatta & Carmona 2021 Comput Struct Biotechnol J 19:3796; pyUCell",
+    needs="any expression scale",
+    prepare=prepare,
+)

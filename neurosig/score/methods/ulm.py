@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._meta import MethodMeta
+
 EPS = 2.2e-16
 
 
@@ -26,3 +28,15 @@ def tvalues(xw: np.ndarray, rowsum: np.ndarray, rowsq: np.ndarray, w: np.ndarray
         r = cov / np.outer(sd_x, sd_w)
     df = n - 2
     return r * np.sqrt(df / ((1.0 - r + EPS) * (1.0 + r + EPS)))
+
+
+META = MethodMeta(
+    name="ulm",
+    kind="moments",
+    func=tvalues,
+    desc="t-value of a univariate linear model of each cell's expression on the set's weights, "
+    "as decoupler's mt.ulm",
+    reference="Badia-i-Mompel 2022 Bioinformatics Advances; decoupler mt.ulm",
+    needs="log-normalised",
+    weighted=True,
+)
