@@ -492,7 +492,9 @@ def main() -> None:
         "neurosig_version": neurosig.__version__,
         "git_commit": _git("rev-parse", "HEAD"),
         "engine_sha256_16": {
-            p: _sha(ROOT / p) for p in ("neurosig/claims/engine.py", "neurosig/claims/stats.py")
+            str(p.relative_to(ROOT)): _sha(p)
+            for p in sorted((ROOT / "neurosig" / "claims").rglob("*.py"))
+            if p.name != "__init__.py"
         },
         "alpha": ALPHA,
         "target_band": [0.03, 0.07],

@@ -493,8 +493,7 @@ def test_cmd(inputs, out, claims_file, only, seed, n_perms, state_covariate):
     import pandas as pd
 
     from ._provenance import file_hash
-    from .claims import pool_evidence
-    from .claims.engine import check_independent
+    from .claims import check_independent, pool_evidence
     from .export.evidence import write_evidence_run
     from .pipeline import communicate_cells
     from .tl import test_claims

@@ -16,8 +16,8 @@ import yaml
 
 from .._resources import signatures_dir
 from ..errors import InputDataError
+from .levels import LEVELS
 
-LEVELS = ("cell", "patient", "communication")
 EXPECTED = ("positive", "negative", "present")
 VARIABLE_KINDS = ("signature", "genes", "gene", "fraction", "interaction")
 
@@ -72,7 +72,7 @@ def validate_claims(doc: dict[str, Any], source: str = "claims") -> dict[str, An
     for cid, c in doc["claims"].items():
         level = c.get("level")
         if level not in LEVELS:
-            raise InputDataError(f"{source}: {cid}.level must be one of {LEVELS} (got {level!r}).")
+            raise InputDataError(f"{source}: {cid}.level must be one of {tuple(LEVELS)} (got {level!r}).")
         if c.get("expected") not in EXPECTED:
             raise InputDataError(f"{source}: {cid}.expected must be one of {EXPECTED}.")
         if c.get("testable", True) is False:

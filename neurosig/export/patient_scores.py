@@ -75,8 +75,7 @@ def patient_scores(adata: ad.AnnData, key: str = SCORE_KEY) -> pd.DataFrame:
     Neftel states and communication are used when present (NaN columns otherwise). Every
     patient of ``adata`` has a row: none is dropped for having few cells.
     """
-    from ..claims.engine import unsorted_cells
-    from ..claims.registry import load_claims
+    from ..claims import load_claims, unsorted_cells
 
     missing = [c for c in ("dataset", "patient", "cell_type") if c not in adata.obs]
     if missing:

@@ -11,8 +11,7 @@ import pytest
 import scipy.sparse as sp
 from scipy import stats as sps
 
-from neurosig.claims import pool_evidence, stats, test_claims
-from neurosig.claims.engine import MIN_EFFECT, verdict
+from neurosig.claims import MIN_EFFECT, pool_evidence, stats, test_claims, verdict
 from neurosig.communicate.axis import on_axis_of
 from neurosig.communicate.by_sample import axis_strengths
 from neurosig.errors import InputDataError
@@ -344,7 +343,7 @@ def test_untested_candidate_pairs_count_in_the_patient_test():
     """Only rows passing the detection filter are in the table, and that filter uses the same
     labels: Simes over them alone rejected 17% of true nulls per patient (C8, labels shuffled);
     every candidate pair counts, the untested ones at p = 1."""
-    from neurosig.claims.engine import _patient_axis_calls
+    from neurosig.claims.levels.communication import _patient_axis_calls
 
     per = pd.DataFrame(
         {
@@ -368,7 +367,7 @@ def test_untested_candidate_pairs_count_in_the_patient_test():
 
 @needs_mirror
 def test_candidate_pairs_come_from_the_resource_and_the_data_genes():
-    from neurosig.claims.engine import _candidate_pairs
+    from neurosig.claims.levels.communication import _candidate_pairs
 
     genes = pd.Index(["CD274", "PDCD1", "ACTB"])
     assert _candidate_pairs("cellphonedb_v5", genes, "C6") == 1

@@ -1,0 +1,46 @@
+"""The columns of the evidence table and of the per-patient estimates behind it."""
+
+from __future__ import annotations
+
+EVIDENCE_COLUMNS = [
+    "dataset",
+    "claim",
+    "statement",
+    "section",
+    "level",
+    "proxy",
+    "x",
+    "y",
+    "population",
+    "expected",
+    "effect_type",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "pvalue",
+    "qvalue",
+    "verdict",
+    "reason",
+    "min_effect",
+    "effect_unadjusted",
+    "ci_low_unadjusted",
+    "ci_high_unadjusted",
+    "pvalue_unadjusted",
+    "adjusted_for",
+    "n_patients",
+    "n_patients_dropped",
+    "n_cells",
+    "tau2",
+    "i2",
+    "ols_slope",
+    "ols_ci_low",
+    "ols_ci_high",
+    "lmm_slope",
+    "lmm_pvalue",
+    "circularity",
+    "coverage",
+    "z",
+    "z_se",
+]
+
+PER_PATIENT_COLUMNS = ["claim", "patient", "n_cells", "rho", "rho_unadjusted", "pvalue"]

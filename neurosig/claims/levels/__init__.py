@@ -1,0 +1,18 @@
+"""Claim-test levels, one module each, and their registry: a claim's ``level:`` names one.
+
+Adding a level is one module (a test function and its :class:`Level`) and one line here.
+"""
+
+from . import cell, communication, patient
+from ._level import Level
+
+LEVELS: dict[str, Level] = {
+    lv.name: lv
+    for lv in (
+        cell.LEVEL,
+        patient.LEVEL,
+        communication.LEVEL,
+    )
+}
+
+__all__ = ["LEVELS", "Level"]

@@ -1,0 +1,25 @@
+"""The record each claim-test level defines next to its test function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Level:
+    """One claim-test level: a claim's ``level:`` names it.
+
+    ``func`` tests one claim on one dataset and returns the evidence row's fields (and
+    ``_per_patient`` records), or raises :class:`~neurosig.claims.context.NotTestable`.
+    With ``variables`` (the claim has ``x`` and ``y``) it is called
+    ``func(ctx, claim_id, claim, x_genes, y_genes)`` after the circularity guard, and the
+    engine records the guard and the genes' coverage; otherwise ``func(ctx, claim_id, claim)``.
+    ``population``, when given, writes the row's ``population`` text from the claim.
+    """
+
+    name: str
+    func: Callable[..., dict]
+    desc: str
+    variables: bool = True
+    population: Callable[[dict], list[str]] | None = None

@@ -1,0 +1,137 @@
+"""Pool several datasets' evidence tables, the dataset as the unit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._stats import bh_qvalues
+from ..errors import InputDataError
+from . import stats
+from .evidence import EVIDENCE_COLUMNS
+from .verdict import MIN_EFFECT, min_effect_of, verdict, with_verdict_note
+
+
+def check_independent(datasets: list[str]) -> None:
+    """Refuse to pool datasets that share cells (a dataset twice, or manifest ``overlaps``)."""
+    from ..datasets.manifest import get_manifest
+
+    seen = [str(d) for d in datasets]
+    twice = sorted({d for d in seen if seen.count(d) > 1})
+    if twice:
+        raise InputDataError(
+            f"Dataset(s) {twice} appear more than once: pooling would count the same patients twice. "
+            "Give each input once (or a distinct dataset name)."
+        )
+    manifest = get_manifest()
+    known = set(manifest.ids()) if hasattr(manifest, "ids") else set()
+    for i, d in enumerate(seen):
+        try:
+            entry = manifest.get(d) if (not known or d in known) else None
+        except Exception:  # noqa: BLE001 - a user's own dataset is not in the manifest
+            entry = None
+        shared = sorted(set((entry or {}).get("overlaps", []) or []) & set(seen[:i] + seen[i + 1 :]))
+        if shared:
+            raise InputDataError(
+                f"Datasets {d} and {', '.join(shared)} share cells (data_manifest.yaml 'overlaps'): "
+                "pooling them would count the same patients twice. Keep one of them."
+            )
+
+
+def pool_evidence(
+    tables: list[pd.DataFrame], alpha: float = 0.05, min_effect: dict[str, float] | None = None
+) -> pd.DataFrame:
+    """Per-dataset evidence plus one pooled row per claim (``dataset == "pooled"``).
+
+    Cell- and patient-level claims: random-effects meta-analysis of the per-dataset
+    estimates (Fisher z of rho, or log-odds slopes; DerSimonian-Laird with Hartung-Knapp),
+    the dataset as the unit; a single testable dataset is carried over as it is.
+    Communication claims: the patients of all datasets together, a one-sided binomial
+    test of the patients with a significant axis pair. q-values are BH within each level
+    over the pooled rows. Datasets that share cells are refused (:func:`check_independent`).
+    """
+    thresholds = {**MIN_EFFECT, **(min_effect or {})}
+    check_independent([str(t["dataset"].iloc[0]) for t in tables if len(t) and "dataset" in t])
+    stripped = []
+    for t in tables:
+        t = t.copy()
+        t.attrs = {}
+        stripped.append(t)
+    every = pd.concat(stripped, ignore_index=True)
+    pooled = []
+    for _, grp in every.groupby("claim", sort=False):
+        first = grp.iloc[0].to_dict()
+        row = {
+            k: first[k]
+            for k in ("claim", "statement", "section", "level", "proxy", "x", "y", "population", "expected")
+        }
+        row["dataset"] = "pooled"
+        ok = grp[grp["verdict"] != "not testable"]
+        row["n_patients"] = int(ok["n_patients"].fillna(0).sum()) if len(ok) else 0
+        row["n_cells"] = int(ok["n_cells"].fillna(0).sum()) if len(ok) else 0
+        row["circularity"] = "; ".join(
+            sorted({str(v) for v in grp["circularity"].dropna() if str(v) not in ("", "nan")})
+        )
+        if ok.empty:
+            reasons = "; ".join(f"{d}: {r}" for d, r in zip(grp["dataset"], grp["reason"], strict=True))
+            row.update({"verdict": "not testable", "reason": reasons})
+        elif first["level"] == "communication":
+            n = ok["n_patients"].astype(int)
+            k = int(np.round((ok["effect"].astype(float) * n).sum()))
+            total = int(n.sum())
+            p, lo, hi = stats.count_test(k, total, alpha)
+            row.update(
+                {
+                    "effect_type": first["effect_type"],
+                    "effect": k / total,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "pvalue": p,
+                    "n_patients_dropped": int(ok["n_patients_dropped"].fillna(0).sum()),
+                    "reason": f"{k} of {total} patients over {len(ok)} dataset(s); one-sided binomial test",
+                }
+            )
+        else:
+            usable = ok[np.isfinite(ok["z"].astype(float)) & np.isfinite(ok["z_se"].astype(float))]
+            if len(usable) == 1 or (len(usable) == 0 and len(ok) == 1):
+                one = (usable if len(usable) else ok).iloc[0]
+                row.update(
+                    {k: one[k] for k in ("effect_type", "effect", "ci_low", "ci_high", "pvalue", "z", "z_se")}
+                )
+                row["reason"] = f"one testable dataset ({one['dataset']})"
+            elif len(usable) == 0:
+                row.update(
+                    {"verdict": "not testable", "reason": "no dataset gave an estimate with a standard error"}
+                )
+            else:
+                res = stats.random_effects(usable["z"].astype(float), usable["z_se"].astype(float) ** 2)
+                is_rho = str(first["effect_type"]).startswith("spearman")
+                f = np.tanh if is_rho else (lambda v: v)
+                row.update(
+                    {
+                        "effect_type": first["effect_type"] + " (pooled over datasets)",
+                        "effect": float(f(res.estimate)),
+                        "ci_low": float(f(res.ci_low)),
+                        "ci_high": float(f(res.ci_high)),
+                        "pvalue": res.pvalue,
+                        "tau2": res.tau2,
+                        "i2": res.i2,
+                        "z": res.estimate,
+                        "reason": f"{res.k} datasets, random effects (Hartung-Knapp)",
+                    }
+                )
+        pooled.append(row)
+    pooled = pd.DataFrame(pooled).reindex(columns=EVIDENCE_COLUMNS)
+    for level in pooled["level"].unique():
+        m = (pooled["level"] == level) & pooled["verdict"].ne("not testable")
+        pooled.loc[m, "qvalue"] = bh_qvalues(pooled.loc[m, "pvalue"].to_numpy(dtype=float))
+    own = every.groupby("claim", sort=False)["min_effect"].first() if "min_effect" in every else None
+    pooled["min_effect"] = [
+        float(own[r["claim"]])
+        if own is not None and r["claim"] in own and np.isfinite(own[r["claim"]])
+        else min_effect_of(r, thresholds)
+        for r in pooled.to_dict("records")
+    ]
+    pooled["verdict"] = [verdict(r, alpha, thresholds) for r in pooled.to_dict("records")]
+    pooled["reason"] = [with_verdict_note(r, alpha) for r in pooled.to_dict("records")]
+    return pd.concat([every.reindex(columns=EVIDENCE_COLUMNS), pooled], ignore_index=True)
