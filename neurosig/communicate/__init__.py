@@ -1,7 +1,7 @@
 """Ligand-receptor communication: resources, CellPhoneDB's method, per-sample tables, the axis."""
 
 from .ampar import cp_ampar_fractions
-from .axis import claim_ids, load_axis
+from .axis import add_axis_columns, claim_ids, load_axis
 from .by_sample import cellphonedb_by_sample, interaction_matrix
 from .cellphonedb import TABLE_COLUMNS, cellphonedb
 from .infer import communicate
@@ -9,6 +9,7 @@ from .resources import list_resources, load_resource
 
 __all__ = [
     "TABLE_COLUMNS",
+    "add_axis_columns",
     "cellphonedb",
     "cellphonedb_by_sample",
     "claim_ids",

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputDataError
-from .axis import load_axis, on_axis_of
+from .axis import add_axis_columns, load_axis, on_axis_of
 from .cellphonedb import cellphonedb
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def cellphonedb_by_sample(
         raise InputDataError(
             f"No sample of {sample_key!r} has two groups with enough cells; reasons: {skipped_samples}"
         )
-    out = pd.concat(tables, ignore_index=True)
+    out = add_axis_columns(pd.concat(tables, ignore_index=True))
     out.attrs.update(
         {
             "sample_key": sample_key,

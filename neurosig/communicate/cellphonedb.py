@@ -52,7 +52,6 @@ from .._stats import bh_qvalues
 from ..datasets.genes import fraction_ensembl, fraction_mouse_like
 from ..errors import InputDataError
 from ._kernels import count_null_hits, group_sums, permuted_labels
-from .axis import on_axis
 from .resources import load_resource
 
 log = logging.getLogger(__name__)
@@ -78,6 +77,16 @@ TABLE_COLUMNS = [
     "claim",
     "on_axis",
 ]
+"""Columns of the communication tables (after :func:`~.axis.add_axis_columns`), in order."""
+
+#: The review's axis annotation, added by the callers (:func:`~.axis.add_axis_columns`).
+AXIS_COLUMNS = ["sender_proxy", "claim", "on_axis"]
+
+#: What :func:`cellphonedb` computes: the table's columns without the axis annotation.
+COMPUTED_COLUMNS = [c for c in TABLE_COLUMNS if c not in AXIS_COLUMNS]
+
+#: The resource's own names of each row's partners, after the columns above.
+ID_COLUMNS = ["ligand_units", "receptor_units", "ligand_id", "receptor_id"]
 
 
 @dataclass
@@ -279,7 +288,9 @@ def cellphonedb(
 
     Returns
     -------
-    A tidy table with columns :data:`TABLE_COLUMNS` plus ``ligand_units``,
+    A tidy table with columns :data:`COMPUTED_COLUMNS` (:data:`TABLE_COLUMNS` without the
+    review's axis annotation, which :func:`~neurosig.communicate.axis.add_axis_columns`
+    adds: ``tl.communicate`` and ``cellphonedb_by_sample`` do) plus ``ligand_units``,
     ``receptor_units`` (the resource's ``ligand``/``receptor``: subunits joined by ``_``)
     and ``ligand_id``, ``receptor_id`` (the resource's partner ids, CellPhoneDB's
     ``simple:<UniProt>``/``complex:<name>``), sorted by ``lr_means``.
@@ -289,7 +300,71 @@ def cellphonedb(
     ``n_null_hits = n_perms`` and ``pvalue`` 1; without shuffles ``pvalue`` is NaN and
     ``n_null_hits`` 0. ``qvalue`` is Benjamini-Hochberg over the rows returned.
     ``.attrs`` records the groups, their sizes, skipped groups and the parameters.
+
+    The steps, as liana structures its methods: :func:`prepare_inputs` (arguments,
+    resource, cells), :func:`observed` (group means, detection, ``lr_means``),
+    :func:`null` (the shuffles) and :func:`to_table`.
     """
+    inputs = prepare_inputs(
+        adata,
+        groupby,
+        resource=resource,
+        layer=layer,
+        expr_prop=expr_prop,
+        min_cells=min_cells,
+        n_perms=n_perms,
+        rules=rules,
+        complex_null=complex_null,
+        min_resource_coverage=min_resource_coverage,
+        chunk_size=chunk_size,
+    )
+    obs = observed(inputs, keep_all=keep_all)
+    hits, pvalue = null(inputs, obs, seed=seed, perm_chunk=perm_chunk, progress=progress)
+    return to_table(
+        inputs,
+        obs,
+        hits,
+        pvalue,
+        groupby=groupby,
+        resource=resource,
+        layer=layer,
+        seed=seed,
+        keep_all=keep_all,
+    )
+
+
+@dataclass
+class Inputs:
+    """Checked parameters, the resource's usable interactions and the prepared cells."""
+
+    data: PreparedData
+    res: pd.DataFrame  # interactions with every subunit detected in the kept cells
+    n_resource_genes: int
+    n_present: int
+    expr_prop: float
+    min_cells: int
+    n_perms: int
+    rules: str
+    complex_null: str
+    means: np.ndarray  # groups x genes
+    props: np.ndarray  # groups x genes
+
+
+def prepare_inputs(
+    adata: ad.AnnData | str,
+    groupby: str,
+    *,
+    resource: str | pd.DataFrame,
+    layer: str | None,
+    expr_prop: float,
+    min_cells: int,
+    n_perms: int | None,
+    rules: str,
+    complex_null: str | None,
+    min_resource_coverage: float,
+    chunk_size: int,
+) -> Inputs:
+    """Check the arguments, load the resource, read the cells' resource genes and group means."""
     if isinstance(adata, str):
         adata = LazyH5ad(adata)
     if rules not in RULES:
@@ -300,7 +375,6 @@ def cellphonedb(
     if not 0 <= expr_prop <= 1:
         raise InputDataError(f"expr_prop is a fraction of cells (0-1), not {expr_prop}.")
     n_perms = _check_n_perms(n_perms)
-    cpdb_rules = rules == "cellphonedb"
     res = load_resource(resource)
     res_genes = {g for e in pd.concat([res["ligand"], res["receptor"]]) for g in str(e).split("_")}
     present = set(check_gene_names(pd.Index(adata.var_names), res_genes, min_resource_coverage))
@@ -326,6 +400,45 @@ def cellphonedb(
             "No interaction of the resource has all its subunits detected in these cells; "
             "check the gene names and that .X holds expression values."
         )
+    return Inputs(
+        data=data,
+        res=res,
+        n_resource_genes=len(res_genes),
+        n_present=len(present),
+        expr_prop=expr_prop,
+        min_cells=min_cells,
+        n_perms=n_perms,
+        rules=rules,
+        complex_null=complex_null,
+        means=means,
+        props=props,
+    )
+
+
+@dataclass
+class Observed:
+    """Every (sender, receiver, interaction) row: observed means, detection, and the rows kept."""
+
+    padded: np.ndarray  # entities x subunits (gene positions)
+    chosen: np.ndarray  # groups x entities: the subunit lowest in each group
+    chosen_props: np.ndarray
+    src: np.ndarray
+    tgt: np.ndarray
+    row_int: np.ndarray
+    lig_r: np.ndarray
+    rec_r: np.ndarray
+    lig_mean: np.ndarray
+    rec_mean: np.ndarray
+    expressed: np.ndarray
+    lr_means: np.ndarray
+    rows: np.ndarray  # rows returned
+    n_int: int
+
+
+def observed(inputs: Inputs, *, keep_all: bool) -> Observed:
+    """Complex means (least-expressed subunit), ``lr_means`` and detection of every row."""
+    data, res, means, props = inputs.data, inputs.res, inputs.means, inputs.props
+    n_groups = len(data.groups)
     gene_pos = {g: i for i, g in enumerate(data.genes)}
     names, padded, index = _entities(res, gene_pos)
     ent_sub_means = means[:, padded]  # groups x entities x subunits
@@ -344,16 +457,42 @@ def cellphonedb(
     lig_mean = ent_means[src, lig_r]
     rec_mean = ent_means[tgt, rec_r]
     min_prop = np.minimum(ent_min_props[src, lig_r], ent_min_props[tgt, rec_r])
-    expressed = min_prop > expr_prop if cpdb_rules else min_prop >= expr_prop
+    cpdb_rules = inputs.rules == "cellphonedb"
+    expressed = min_prop > inputs.expr_prop if cpdb_rules else min_prop >= inputs.expr_prop
     lr_means = np.where((lig_mean == 0) | (rec_mean == 0), 0.0, (lig_mean + rec_mean) / 2.0)
     rows = np.flatnonzero(expressed) if not keep_all else np.arange(src.size)
+    return Observed(
+        padded,
+        chosen,
+        chosen_props,
+        src,
+        tgt,
+        row_int,
+        lig_r,
+        rec_r,
+        lig_mean,
+        rec_mean,
+        expressed,
+        lr_means,
+        rows,
+        n_int,
+    )
 
+
+def null(
+    inputs: Inputs, obs: Observed, *, seed: int, perm_chunk: int, progress: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffles of the cell labels: ``n_null_hits`` and ``pvalue`` of the rows returned."""
+    data, n_perms = inputs.data, inputs.n_perms
+    x, n_groups, rows = data.x, len(data.groups), obs.rows
+    padded, chosen, src, tgt, lig_r, rec_r = obs.padded, obs.chosen, obs.src, obs.tgt, obs.lig_r, obs.rec_r
+    cpdb_rules = inputs.rules == "cellphonedb"
     pvalue = np.full(rows.size, np.nan)
     hits = np.zeros(rows.size, dtype=np.int64)
     if n_perms:
         hits[:] = n_perms  # rows that are not shuffled: p = 1
         # only rows that can reach significance are shuffled, and only their genes are read
-        need = np.flatnonzero(expressed[rows] & (lr_means[rows] > 0))
+        need = np.flatnonzero(obs.expressed[rows] & (obs.lr_means[rows] > 0))
         if need.size:
             r = rows[need]
             ents, inv = np.unique(np.concatenate([lig_r[r], rec_r[r]]), return_inverse=True)
@@ -368,7 +507,7 @@ def cellphonedb(
             xs.sort_indices()
             counts = np.zeros(r.size, dtype=np.int64)
             rng = np.random.default_rng(seed)
-            s_r, t_r, obs = src[r], tgt[r], lr_means[r]
+            s_r, t_r, observed_means = src[r], tgt[r], obs.lr_means[r]
             group_idx = np.arange(n_groups)[:, None]
             # the largest group's sums are the column totals minus the other groups' sums,
             # so its cells (often half of them: malignant) are never visited in the shuffles
@@ -384,18 +523,43 @@ def cellphonedb(
                 perm_means[:, big, :] = totals[None, :] - perm_means.sum(axis=1)
                 _zero_exact(perm_means, big, min_abs)
                 perm_means /= data.sizes[None, :, None]
-                if complex_null == "cellphonedb":
+                if inputs.complex_null == "cellphonedb":
                     ent_perm = perm_means[:, :, pad_sub].min(axis=3)
                 else:
                     ent_perm = perm_means[:, group_idx, chosen_sub]
                 count_null_hits(
-                    np.ascontiguousarray(ent_perm), s_r, l_r, t_r, q_r, obs, counts, cpdb_rules, cpdb_rules
+                    np.ascontiguousarray(ent_perm),
+                    s_r,
+                    l_r,
+                    t_r,
+                    q_r,
+                    observed_means,
+                    counts,
+                    cpdb_rules,
+                    cpdb_rules,
                 )
             hits[need] = counts
         pvalue = (hits + 1) / (n_perms + 1)
+    return hits, pvalue
 
+
+def to_table(
+    inputs: Inputs,
+    obs: Observed,
+    hits: np.ndarray,
+    pvalue: np.ndarray,
+    *,
+    groupby: str,
+    resource: str | pd.DataFrame,
+    layer: str | None,
+    seed: int,
+    keep_all: bool,
+) -> pd.DataFrame:
+    """The tidy table of the rows returned (:data:`COMPUTED_COLUMNS`, :data:`ID_COLUMNS`) and ``.attrs``."""
+    data, res, rows = inputs.data, inputs.res, obs.rows
+    src, tgt, lig_r, rec_r, chosen = obs.src, obs.tgt, obs.lig_r, obs.rec_r, obs.chosen
     groups = np.asarray(data.groups, dtype=object)
-    r_res = res.iloc[row_int[rows]].reset_index(drop=True)
+    r_res = res.iloc[obs.row_int[rows]].reset_index(drop=True)
     table = pd.DataFrame(
         {
             "sender": groups[src[rows]],
@@ -406,11 +570,11 @@ def cellphonedb(
             "receptor_complex": r_res["receptor_complex"].to_numpy(),
             "ligand_kind": r_res["ligand_kind"].to_numpy(),
             "resource": r_res["resource"].to_numpy(),
-            "ligand_means": lig_mean[rows],
-            "ligand_props": chosen_props[src[rows], lig_r[rows]],
-            "receptor_means": rec_mean[rows],
-            "receptor_props": chosen_props[tgt[rows], rec_r[rows]],
-            "lr_means": lr_means[rows],
+            "ligand_means": obs.lig_mean[rows],
+            "ligand_props": obs.chosen_props[src[rows], lig_r[rows]],
+            "receptor_means": obs.rec_mean[rows],
+            "receptor_props": obs.chosen_props[tgt[rows], rec_r[rows]],
+            "lr_means": obs.lr_means[rows],
             "n_null_hits": hits,
             "pvalue": pvalue,
         }
@@ -420,10 +584,7 @@ def cellphonedb(
     table["ligand_id"] = r_res["ligand_id"].to_numpy()
     table["receptor_id"] = r_res["receptor_id"].to_numpy()
     table["qvalue"] = bh_qvalues(table["pvalue"].to_numpy())
-    table["sender_proxy"] = r_res["sender_proxy"].to_numpy()
-    table["claim"] = r_res["claim"].to_numpy()
-    table["on_axis"] = on_axis(table)
-    table = table[TABLE_COLUMNS + ["ligand_units", "receptor_units", "ligand_id", "receptor_id"]]
+    table = table[COMPUTED_COLUMNS + ID_COLUMNS]
     table = table.sort_values(
         ["lr_means", "sender", "receiver"], ascending=[False, True, True], kind="stable"
     )
@@ -434,18 +595,18 @@ def cellphonedb(
             "groups": dict(zip(data.groups, data.sizes.astype(int).tolist(), strict=True)),
             "skipped_groups": data.skipped_groups,
             "n_unlabelled_cells": data.n_unlabelled,
-            "n_interactions_tested": n_int,
-            "resource_genes_found": len(present),
-            "resource_genes": len(res_genes),
+            "n_interactions_tested": obs.n_int,
+            "resource_genes_found": inputs.n_present,
+            "resource_genes": inputs.n_resource_genes,
             "parameters": {
                 "resource": resource if isinstance(resource, str) else "user table",
                 "layer": layer or "X",
-                "expr_prop": expr_prop,
-                "min_cells": min_cells,
-                "n_perms": n_perms,
+                "expr_prop": inputs.expr_prop,
+                "min_cells": inputs.min_cells,
+                "n_perms": inputs.n_perms,
                 "seed": seed,
-                "rules": rules,
-                "complex_null": complex_null,
+                "rules": inputs.rules,
+                "complex_null": inputs.complex_null,
                 "keep_all": keep_all,
             },
         }

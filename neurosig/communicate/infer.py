@@ -29,6 +29,7 @@ from .. import _keys
 from .._provenance import h5ad_safe, to_plain
 from ..errors import InputDataError
 from .ampar import cp_ampar_fractions
+from .axis import add_axis_columns
 from .by_sample import cellphonedb_by_sample
 from .cellphonedb import cellphonedb
 
@@ -87,7 +88,7 @@ def communicate(
     ``adata.uns["neurosig"]["communication"]``.
     """
     kwargs["layer"] = layer
-    table = cellphonedb(adata, groupby, **kwargs)
+    table = add_axis_columns(cellphonedb(adata, groupby, **kwargs))
     try:
         cp = cp_ampar_fractions(adata, groupby, layer=layer)
         table = _add_cp_ampar(table, cp, by_sample=False)

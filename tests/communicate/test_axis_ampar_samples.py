@@ -112,8 +112,9 @@ def test_per_sample_tables_skip_and_list_single_type_patients(tirosh):
     assert wide.loc["MGH93"].isna().all() and not wide.loc["MGH36"].isna().any()
     # a sample's values equal running the method on that sample alone
     from neurosig.communicate import cellphonedb
+    from neurosig.communicate.axis import add_axis_columns
 
-    alone = cellphonedb(tirosh[tirosh.obs["patient"] == "MGH36"], n_perms=50)
+    alone = add_axis_columns(cellphonedb(tirosh[tirosh.obs["patient"] == "MGH36"], n_perms=50))
     mine = per[per["sample"] == "MGH36"].drop(columns="sample").reset_index(drop=True)
     pd.testing.assert_frame_equal(mine, alone, check_like=True)
 

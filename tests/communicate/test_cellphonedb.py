@@ -292,3 +292,21 @@ def test_counts_are_refused():
     adata.X = sp.csr_matrix(np.round(adata.X.toarray() * 100))
     with pytest.raises(InputDataError, match="raw counts"):
         cellphonedb(adata, resource=TOY_RESOURCE, min_resource_coverage=0)
+
+
+@needs_mirror
+def test_cellphonedb_computes_and_callers_add_the_axis_columns(tirosh):
+    """cellphonedb() leaves out the axis annotation; add_axis_columns gives the resource's values."""
+    from neurosig.communicate.axis import add_axis_columns
+    from neurosig.communicate.cellphonedb import AXIS_COLUMNS, COMPUTED_COLUMNS, ID_COLUMNS, TABLE_COLUMNS
+
+    t = cellphonedb(tirosh, n_perms=0)
+    assert list(t.columns) == COMPUTED_COLUMNS + ID_COLUMNS
+    a = add_axis_columns(t)
+    assert list(a.columns) == TABLE_COLUMNS + ID_COLUMNS and a.attrs == t.attrs
+    res = load_resource("cellphonedb_v5").set_index(["ligand_id", "receptor_id"])
+    want = res.loc[list(zip(a["ligand_id"], a["receptor_id"], strict=True)), ["sender_proxy", "claim"]]
+    np.testing.assert_array_equal(a["claim"].to_numpy(), want["claim"].to_numpy())
+    np.testing.assert_array_equal(a["sender_proxy"].to_numpy(), want["sender_proxy"].to_numpy())
+    assert a["claim"].ne("").any() and set(AXIS_COLUMNS) <= set(a.columns)
+    assert a["on_axis"].dtype == bool
