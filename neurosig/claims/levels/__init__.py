@@ -3,16 +3,14 @@
 Adding a level is one module (a test function and its :class:`Level`) and one line here.
 """
 
+from ..._registry import by_name
 from . import cell, communication, patient
 from ._level import Level
 
-LEVELS: dict[str, Level] = {
-    lv.name: lv
-    for lv in (
-        cell.LEVEL,
-        patient.LEVEL,
-        communication.LEVEL,
-    )
-}
+LEVELS: dict[str, Level] = by_name(
+    cell.LEVEL,
+    patient.LEVEL,
+    communication.LEVEL,
+)
 
 __all__ = ["LEVELS", "Level"]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+from ..._registry import by_name
 from . import aucell, score_genes, tirosh, ucell, ulm
 from ._meta import MethodMeta
 
-METHODS: dict[str, MethodMeta] = {
-    m.name: m
-    for m in (
-        score_genes.META,
-        tirosh.META,
-        ulm.META,
-        ucell.META,
-        aucell.META,
-    )
-}
+METHODS: dict[str, MethodMeta] = by_name(
+    score_genes.META,
+    tirosh.META,
+    ulm.META,
+    ucell.META,
+    aucell.META,
+)
