@@ -1,7 +1,7 @@
 """The claims engine (pipeline stage *test*): registry, statistics, evidence, pooling."""
 
+from ..knowledge.claims import load_claims, validate_claims
 from .engine import EVIDENCE_COLUMNS, circularity_guard, pool_evidence, test_claims
-from .registry import load_claims, validate_claims
 
 __all__ = [
     "EVIDENCE_COLUMNS",

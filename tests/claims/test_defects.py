@@ -13,9 +13,9 @@ from scipy import stats as sps
 
 from neurosig.claims import pool_evidence, stats, test_claims
 from neurosig.claims.engine import MIN_EFFECT, verdict
-from neurosig.communicate.axis import on_axis_of
 from neurosig.communicate.by_sample import axis_strengths
 from neurosig.errors import InputDataError
+from neurosig.knowledge import on_axis_of
 from neurosig.sim import SimParams, simulate_adata
 
 from ..conftest import needs_mirror
