@@ -100,7 +100,7 @@ def annotate_cmd(input_, out, seed, resolution, reference_key, reference_cat, no
     show_default=True,
 )
 @click.option("--n-perms", type=int, default=1000, show_default=True)
-@click.option("--seed", type=int, default=1337, show_default=True, help="Seed of the label shuffles.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the label shuffles.")
 @click.option(
     "--expr-prop", type=float, default=0.1, show_default=True, help="Min. fraction of expressing cells."
 )
