@@ -1,6 +1,8 @@
 """neurosig: test the neuron -> immune -> tumour axis of glioma on public single-cell data.
 
-The package follows scanpy's layout and the pipeline's order: :mod:`neurosig.datasets`
+The package follows scanpy's layout and the pipeline's order: :mod:`neurosig.knowledge`
+reads what neurosig knows from ``signatures/`` (signatures, vocabulary, axis, claims),
+:mod:`neurosig.datasets`
 loads public glioma datasets into one harmonised AnnData schema (``pp``: QC),
 :mod:`neurosig.annotate` labels cells, :mod:`neurosig.score` scores signatures,
 :mod:`neurosig.communicate` infers ligand-receptor communication, :mod:`neurosig.claims`
@@ -10,7 +12,7 @@ report; ``tl`` and ``pl`` gather the tools and plots for notebooks.
 
 from __future__ import annotations
 
-from . import annotate, claims, communicate, datasets, export, pl, pp, score, sim, tl
+from . import annotate, claims, communicate, datasets, export, knowledge, pl, pp, score, sim, tl
 from ._version import __version__
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "communicate",
     "datasets",
     "export",
+    "knowledge",
     "pl",
     "pp",
     "score",

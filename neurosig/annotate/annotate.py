@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
-from ..datasets.vocabulary import lineage_of, vocabulary
 from ..errors import InputDataError
+from ..knowledge.vocabulary import lineage_of, vocabulary
 from .cell_types import annotate_cell_types
 from .malignant import call_malignant
 

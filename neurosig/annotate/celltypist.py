@@ -15,8 +15,8 @@ import anndata as ad
 import pandas as pd
 
 from .. import _keys
-from ..datasets.vocabulary import map_label
 from ..errors import InputDataError
+from ..knowledge.vocabulary import map_label
 
 
 def annotate_celltypist(adata: ad.AnnData, model: str | Path, *, majority_voting: bool = True) -> pd.Series:

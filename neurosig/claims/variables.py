@@ -12,9 +12,9 @@ import pandas as pd
 from .. import _keys
 from ..communicate.by_sample import axis_strengths
 from ..datasets.genes import current_symbol
-from ..score import library
+from ..knowledge import library
+from ..knowledge.signatures import Signature
 from ..score.coverage import coverage
-from ..score.library import Signature
 from .context import Context, NotTestable
 
 

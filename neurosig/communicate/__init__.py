@@ -1,7 +1,8 @@
 """Ligand-receptor communication: resources, CellPhoneDB's method, per-sample tables, the axis."""
 
+from ..knowledge.axis import claim_ids, load_axis
 from .ampar import cp_ampar_fractions
-from .axis import add_axis_columns, claim_ids, load_axis
+from .axis import add_axis_columns
 from .by_sample import cellphonedb_by_sample, interaction_matrix
 from .cellphonedb import TABLE_COLUMNS, cellphonedb
 from .infer import communicate

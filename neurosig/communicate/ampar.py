@@ -13,7 +13,7 @@ import pandas as pd
 
 from .._matrix import iter_chunks
 from ..errors import InputDataError
-from .axis import load_axis
+from ..knowledge.axis import load_axis
 
 AMPAR_COLUMNS = [
     "n_cells",

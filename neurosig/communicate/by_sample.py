@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputDataError
-from .axis import add_axis_columns, load_axis, on_axis_of
+from ..knowledge.axis import load_axis, on_axis_of
+from .axis import add_axis_columns
 from .cellphonedb import cellphonedb
 
 log = logging.getLogger(__name__)

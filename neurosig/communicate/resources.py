@@ -42,7 +42,7 @@ import pandas as pd
 from ..datasets.fetch import fetch_file
 from ..datasets.manifest import get_manifest
 from ..errors import InputDataError
-from .axis import claim_ids, metabolite_name, sender_proxy
+from ..knowledge.axis import claim_ids, metabolite_name, sender_proxy
 
 RESOURCE_COLUMNS = [
     "ligand",

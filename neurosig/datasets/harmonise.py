@@ -35,8 +35,8 @@ import scipy.sparse as sp
 from .. import _keys
 from .._provenance import package_versions, to_plain
 from ..errors import InputDataError, ManifestError
+from ..knowledge.vocabulary import lineage_of, map_label, vocabulary
 from .genes import harmonise_genes
-from .vocabulary import lineage_of, map_label, vocabulary
 
 #: Target sum of the per-cell normalisation before ``log1p``.
 TARGET_SUM = 1e4

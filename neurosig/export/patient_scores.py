@@ -22,34 +22,22 @@ Columns (fixed for every dataset, so tables from several datasets concatenate; s
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import anndata as ad
 import numpy as np
 import pandas as pd
-import yaml
 
 from .. import _keys
-from .._resources import signatures_dir
-from ..datasets.vocabulary import vocabulary
 from ..errors import InputDataError
+from ..knowledge import library, load_axis, load_claims, patient_score_spec, vocabulary
 
 SCORE_KEY = _keys.SCORE_GENES
 NEFTEL = ("MES", "AC", "OPC", "NPC")
 
 
-@cache
-def patient_score_spec() -> dict[str, Any]:
-    """Compartments and the composite index (``signatures/patient_scores.yaml``)."""
-    with open(signatures_dir() / "patient_scores.yaml") as fh:
-        return yaml.safe_load(fh)
-
-
 def _compartment_signatures(spec: dict[str, Any]) -> dict[str, list[str]]:
-    from ..score import library
-
     lib = library()
     out = {}
     for name, comp in spec["compartments"].items():
@@ -63,8 +51,6 @@ def _compartment_signatures(spec: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def _axis_ids() -> list[str]:
-    from ..communicate.axis import load_axis
-
     return list(load_axis()["claims"])
 
 
@@ -75,7 +61,7 @@ def patient_scores(adata: ad.AnnData, key: str = SCORE_KEY) -> pd.DataFrame:
     Neftel states and communication are used when present (NaN columns otherwise). Every
     patient of ``adata`` has a row: none is dropped for having few cells.
     """
-    from ..claims import load_claims, unsorted_cells
+    from ..claims import unsorted_cells
 
     missing = [c for c in ("dataset", "patient", "cell_type") if c not in adata.obs]
     if missing:
@@ -181,9 +167,6 @@ def neural_immune_index(table: pd.DataFrame, spec: dict[str, Any]) -> tuple[pd.S
 
 
 def _describe_column(name: str, compartments: dict[str, Any]) -> str:
-    from ..communicate.axis import load_axis
-    from ..score import library
-
     parts = name.split("__")
     fixed = {
         "dataset": "dataset id (data_manifest.yaml) or the name given to a user h5ad",

@@ -26,6 +26,7 @@ import yaml
 from .. import _keys
 from .._resources import signatures_dir
 from ..errors import InputDataError, NeurosigError
+from ..knowledge import library
 
 SECTIONS = {
     "summary": "Dataset",
@@ -111,8 +112,6 @@ def _summary(adata: ad.AnnData) -> str:
 
 
 def _coverage(adata: ad.AnnData) -> str:
-    from ..score import library
-
     rec = _keys.record(adata).get(_keys.SCORES, {}).get(_keys.SCORE_GENES)
     if rec is None:
         raise InputDataError("signatures were not scored")
@@ -150,7 +149,6 @@ def _distributions(adata: ad.AnnData) -> str:
 
 def _correlations(adata: ad.AnnData) -> str:
     from ..pl import correlation_heatmap
-    from ..score import library
     from ..tl import signature_correlations
 
     spec = report_spec()

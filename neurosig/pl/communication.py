@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
-from ..communicate.axis import load_axis
 from ..errors import InputDataError
+from ..knowledge import load_axis
 
 # where each cell type sits in the axis diagram (neurons left, tumour centre, immune right)
 _LAYOUT = {

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..datasets.genes import current_symbol
 from ..errors import InputDataError
-from .library import Signature
+from ..knowledge.signatures import Signature
 
 
 @dataclass(frozen=True)

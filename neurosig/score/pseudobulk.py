@@ -19,8 +19,8 @@ import scipy.sparse as sp
 
 from .. import _keys
 from ..errors import InputDataError
+from ..knowledge.signatures import resolve
 from .coverage import check_coverage, coverage
-from .library import resolve
 
 
 def pseudobulk(

@@ -36,8 +36,8 @@ from .._provenance import package_versions
 from .._resources import signatures_dir
 from .._version import __version__
 from ..datasets.harmonise import TARGET_SUM, log_normalise
-from ..datasets.vocabulary import lineage_of, vocabulary
 from ..errors import InputDataError
+from ..knowledge.vocabulary import lineage_of, vocabulary
 from ._nb import sample_nb
 from ._params import CELL_TYPES, MALIGNANT_STATES, SimParams
 from ._profiles import library_params, load_profiles

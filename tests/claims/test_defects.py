@@ -12,9 +12,9 @@ import scipy.sparse as sp
 from scipy import stats as sps
 
 from neurosig.claims import MIN_EFFECT, pool_evidence, stats, test_claims, verdict
-from neurosig.communicate.axis import on_axis_of
 from neurosig.communicate.by_sample import axis_strengths
 from neurosig.errors import InputDataError
+from neurosig.knowledge import on_axis_of
 from neurosig.sim import SimParams, simulate_adata
 
 from ..conftest import needs_mirror

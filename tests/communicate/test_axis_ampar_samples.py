@@ -16,8 +16,8 @@ from neurosig.communicate import (
     interaction_matrix,
     load_axis,
 )
-from neurosig.communicate.axis import sender_proxy
 from neurosig.errors import InputDataError
+from neurosig.knowledge import sender_proxy
 
 from ..conftest import needs_mirror
 

@@ -11,7 +11,7 @@ import pytest
 
 from neurosig.errors import InputDataError
 from neurosig.export import data_dictionary, neural_immune_index, patient_scores, write_patient_scores
-from neurosig.export.patient_scores import patient_score_spec
+from neurosig.knowledge import patient_score_spec
 
 
 def _toy() -> ad.AnnData:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from neurosig.cli import score_cmd
+from neurosig.cli.analysis import score_cmd
 from neurosig.score import METHODS
 from neurosig.score.engine import RUNNERS
 from neurosig.tl import score

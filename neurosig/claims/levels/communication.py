@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from ... import _keys
-from ...communicate.axis import load_axis, on_axis_of
 from ...communicate.resources import load_resource
+from ...knowledge.axis import load_axis, on_axis_of
 from .. import stats
 from ..context import Context, NotTestable
 from ._level import Level

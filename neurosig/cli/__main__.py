@@ -1,0 +1,5 @@
+"""``python -m neurosig.cli``: the command line."""
+
+from . import main
+
+main()
