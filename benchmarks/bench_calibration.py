@@ -156,24 +156,15 @@ def _power_one(args) -> dict:
     from neurosig import tl
     from neurosig.sim import simulate_adata
 
-    if kind == "A1":
-        p = _params(
-            n_patients=n_patients,
-            n_cells=n_patients * cells,
-            n_genes=genes,
-            seed=seed,
-            neural_loading=0.6,
-            mhc_effect=effect,
-        )
-    else:
-        p = _params(
-            n_patients=n_patients,
-            n_cells=n_patients * cells,
-            n_genes=genes,
-            seed=seed,
-            neural_loading=0.6,
-            composition_effects={"T_CD8": effect},
-        )
+    planted = {"mhc_effect": effect} if kind == "A1" else {"composition_effects": {"T_CD8": effect}}
+    p = _params(
+        n_patients=n_patients,
+        n_cells=n_patients * cells,
+        n_genes=genes,
+        seed=seed,
+        neural_loading=0.6,
+        **planted,
+    )
     a = simulate_adata(p)
     r = _row(tl.test_claims(a, only=[kind], seed=seed, inplace=False))
     return {**r, "kind": kind, "planted": effect, "n_planted_patients": n_patients, "rep": rep, "seed": seed}
