@@ -217,7 +217,7 @@ def score_cells(
     _record(adata, seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # refused low-coverage sets are recorded in .uns
-        scores = score(adata, None, method="score_genes", random_state=seed, progress=progress)
+        scores = score(adata, None, method="score_genes", seed=seed, progress=progress)
     if all(m in scores.columns for ms in NEFTEL_STATES.values() for m in ms):
         neftel_states(adata, method=states_method, seed=seed, progress=progress)
 

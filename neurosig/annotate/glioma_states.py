@@ -68,7 +68,7 @@ def score_modules(
 
     layer, transform = authors_scale(adata)
     ids = [m for ms in NEFTEL_STATES.values() for m in ms]
-    kwargs = dict(method=method, layer=layer, transform=transform, random_state=seed, progress=progress)
+    kwargs = dict(method=method, layer=layer, transform=transform, seed=seed, progress=progress)
     if cells is None or cells.all():
         return score(adata, ids, key_added=key_added, **kwargs)
     sub = adata[cells].copy()

@@ -117,7 +117,7 @@ def cell_values(
                 [sig],
                 method="score_genes",
                 key_added=_keys.CLAIMS_TMP,
-                random_state=ctx.seed,
+                seed=ctx.seed,
                 exclude_from_controls=excluded,
             )
         del a.obsm[_keys.CLAIMS_TMP]

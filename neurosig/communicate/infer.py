@@ -56,13 +56,14 @@ def communicate(
     *,
     sample_key: str | None = None,
     layer: str | None = None,
+    seed: int = 0,
     inplace: bool = True,
     **kwargs,
 ) -> pd.DataFrame:
     """Infer ligand-receptor communication between the groups of ``groupby``.
 
-    ``layer`` and every other keyword (``resource``, ``expr_prop``, ``min_cells``,
-    ``n_perms``, ``seed``, ``complex_null``...) are those of
+    ``layer``, ``seed`` and every other keyword (``resource``, ``expr_prop``, ``min_cells``,
+    ``n_perms``, ``complex_null``...) are those of
     :func:`~neurosig.communicate.cellphonedb.cellphonedb`, with its defaults;
     ``sample_key`` (e.g. ``"patient"``) adds the per-sample tables that the claims
     engine correlates with patient phenotypes.
@@ -77,6 +78,8 @@ def communicate(
         ``.obs`` column of the samples for per-sample tables (none by default).
     layer
         Matrix to use (default ``X``).
+    seed
+        Seed of the shuffles (over all cells and within each sample).
     inplace
         Store the results in ``.uns['neurosig']['communication']``.
     **kwargs
@@ -88,6 +91,7 @@ def communicate(
     ``adata.uns["neurosig"]["communication"]``.
     """
     kwargs["layer"] = layer
+    kwargs["seed"] = seed
     table = add_axis_columns(cellphonedb(adata, groupby, **kwargs))
     try:
         cp = cp_ampar_fractions(adata, groupby, layer=layer)
