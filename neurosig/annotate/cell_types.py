@@ -57,8 +57,11 @@ def embed(adata: ad.AnnData, *, seed: int = 0, resolution: float = 1.0, n_top_ge
 
 
 def term_scores(adata: ad.AnnData, *, seed: int = 0) -> pd.DataFrame:
-    """Score of every annotation term per cell (max over the term's sets; scanpy-style
-    control-subtracted means, which are on one scale across sets)."""
+    """Score of every annotation term per cell.
+
+    The maximum over the term's sets of scanpy-style control-subtracted means, which are
+    on one scale across sets.
+    """
     from ..score.engine import score
 
     terms = annotation_terms()

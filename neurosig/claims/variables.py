@@ -19,6 +19,7 @@ from .context import Context, NotTestable
 
 
 def describe(var: dict) -> str:
+    """A variable in one line, e.g. ``signature:MHC_I_machinery in malignant``."""
     for kind in ("signature", "gene", "interaction"):
         if kind in var:
             text = f"{kind}:{var[kind]}"
@@ -32,6 +33,7 @@ def describe(var: dict) -> str:
 
 
 def genes_of(var: dict) -> dict[str, float] | None:
+    """The genes (with weights) a variable is made of; ``None`` for a fraction."""
     if "signature" in var:
         return dict(library()[var["signature"]].weights)
     if "genes" in var:
@@ -129,10 +131,12 @@ def cell_values(
 
 
 def other_side(genes: dict | None) -> set[str]:
+    """The genes of the other side, to leave out of control-gene sampling."""
     return set(genes or {})
 
 
 def in_types(a: ad.AnnData, types: list[str]) -> np.ndarray:
+    """Mask of the cells whose ``cell_type`` is one of ``types``."""
     return a.obs["cell_type"].astype(str).isin(types).to_numpy()
 
 
