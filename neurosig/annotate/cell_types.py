@@ -22,6 +22,7 @@ import yaml
 from .. import _keys
 from .._resources import signatures_dir
 from ..errors import InputDataError
+from ..score.engine import score
 
 MIN_CELLS = 20
 
@@ -62,8 +63,6 @@ def term_scores(adata: ad.AnnData, *, seed: int = 0) -> pd.DataFrame:
     The maximum over the term's sets of scanpy-style control-subtracted means, which are
     on one scale across sets.
     """
-    from ..score.engine import score
-
     terms = annotation_terms()
     ids = sorted({s for t in terms.values() for s in t["sets"]})
     with warnings.catch_warnings():

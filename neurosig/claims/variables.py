@@ -15,6 +15,7 @@ from ..datasets.genes import current_symbol
 from ..knowledge import library
 from ..knowledge.signatures import Signature
 from ..score.coverage import coverage
+from ..score.engine import score
 from .context import Context, NotTestable
 
 
@@ -105,8 +106,6 @@ def cell_values(
         col = a[:, next(iter(resolved))].X
         return np.asarray(col.toarray() if hasattr(col, "toarray") else col).ravel().astype(float)
     if name not in ctx.scores:
-        from ..score.engine import score
-
         var_names = set(a.var_names)
         excluded = sorted(
             {g for g in exclude if g in var_names} | {current_symbol(g) for g in exclude} & var_names

@@ -27,6 +27,7 @@ import pandas as pd
 
 from .. import _keys
 from .._provenance import h5ad_safe, to_plain
+from ..datasets.manifest import get_manifest
 from ..errors import InputDataError
 from .ampar import cp_ampar_fractions
 from .axis import add_axis_columns
@@ -127,7 +128,6 @@ def _resource_hashes(resource: str) -> dict[str, str]:
     """sha256 of the resource files (verified on read), or a note for a user table."""
     if resource == "user table":
         return {"user_table": "given in memory"}
-    from ..datasets.manifest import get_manifest
 
     entry = get_manifest().resource(resource)
     return {f["name"]: f.get("sha256", "") for f in entry["files"]}
