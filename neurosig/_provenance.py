@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
+import json
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+
+from ._atomic import write_text
+from ._version import __version__
 
 #: Packages whose versions are recorded with every output.
 TRACKED_PACKAGES = (
@@ -65,8 +71,6 @@ def to_plain(obj: Any) -> Any:
 
 def h5ad_safe(value: Any) -> Any:
     """A DataFrame as h5ad stores it: no ``attrs``, object columns as strings; others unchanged."""
-    import pandas as pd
-
     if not isinstance(value, pd.DataFrame):
         return value
     out = value.copy()
@@ -79,12 +83,6 @@ def h5ad_safe(value: Any) -> Any:
 
 def write_provenance(out: str | Path, outputs: dict[str, Path], **fields: Any) -> Path:
     """Write ``out/provenance.json``: neurosig and dependency versions, time, ``fields``, output hashes."""
-    import datetime as _dt
-    import json
-
-    from ._atomic import write_text
-    from ._version import __version__
-
     record = {
         "neurosig_version": __version__,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

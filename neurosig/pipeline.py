@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,13 @@ import anndata as ad
 import pandas as pd
 
 from . import _keys
+from ._atomic import atomic_path
 from ._provenance import file_hash
-from .datasets import default_dataset, load, load_h5ad
+from .annotate import NEFTEL_STATES, annotate, needs_annotation, neftel_states
+from .datasets import default_dataset, fetch_dataset, get_manifest, load, load_h5ad
+from .errors import FetchError, InputDataError
+from .export import write_run
+from .tl import communicate, score, test_claims
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +132,6 @@ def run(
     -------
     Paths of the files written, by name.
     """
-    from .export import write_run
-
     start = time.perf_counter()
     say = _progress(progress, len(STAGES) + 1)
     with say("harmonise"):
@@ -179,11 +183,6 @@ def annotate_if_needed(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
     Without a normal reference (or gene positions) the copy-number step is skipped with a
     warning and recorded; cell types still come from markers.
     """
-    import warnings
-
-    from .annotate import annotate, needs_annotation
-    from .errors import InputDataError
-
     _record(adata, seed=seed)
     if not needs_annotation(adata):
         adata.obs["cell_type_source"] = pd.Categorical(
@@ -209,15 +208,10 @@ def score_cells(
     ``log2(TPM/10+1)`` of ``.layers["tpm"]``, or on ``X`` as it is without a TPM layer
     (``.obsm["neftel_modules"]``; recorded in ``.uns["neurosig"]["neftel_states"]``).
     """
-    import warnings
-
-    from .annotate import NEFTEL_STATES, neftel_states
-    from .tl import score
-
     _record(adata, seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # refused low-coverage sets are recorded in .uns
-        scores = score(adata, None, method="score_genes", random_state=seed, progress=progress)
+        scores = score(adata, None, method="score_genes", seed=seed, progress=progress)
     if all(m in scores.columns for ms in NEFTEL_STATES.values() for m in ms):
         neftel_states(adata, method=states_method, seed=seed, progress=progress)
 
@@ -233,11 +227,6 @@ def communicate_cells(
     cannot run (a single cell type, too few resource genes) is recorded in
     ``.uns["neurosig"]["communication"]["not_run"]`` with the reason, and warned about.
     """
-    import warnings
-
-    from .errors import FetchError, InputDataError
-    from .tl import communicate
-
     _record(adata, seed=seed, n_perms=n_perms)
     try:
         try:
@@ -267,8 +256,6 @@ def communicate_cells(
 
 def test_cells(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
     """Test every claim of ``signatures/claims.yaml`` on this dataset (stored in ``.uns``)."""
-    from .tl import test_claims
-
     test_claims(adata, seed=seed)
 
 
@@ -286,8 +273,6 @@ def fetch(*, dataset: str | None = None, input: str | Path | None = None) -> dic
 
     For a user h5ad, the file's path and sha256.
     """
-    from .datasets import fetch_dataset, get_manifest
-
     if input is not None:
         return {
             "input": str(input),
@@ -310,8 +295,6 @@ def run_stage(
 
     Export is :func:`neurosig.export.write_run` on the last stage's h5ad.
     """
-    from ._atomic import atomic_path
-
     if name not in STAGES or name == "harmonise":
         raise ValueError(f"Unknown stage {name!r}; stages that read an h5ad: {list(STAGES)[1:]}.")
     adata = ad.read_h5ad(input)

@@ -20,6 +20,9 @@ from typing import Any
 import yaml
 
 from ._resources import workflows_dir
+from .datasets import default_dataset, get_manifest
+from .datasets.fetch import available_offline
+from .datasets.load import needed_files
 from .errors import InputDataError
 
 #: Keywords a config's ``datasets`` list may hold besides manifest ids.
@@ -36,10 +39,6 @@ def resolve_datasets(entries: Sequence[str]) -> list[str]:
     when pooled, so such a pair raises; ``available`` keeps the first of them in manifest
     order.
     """
-    from .datasets import default_dataset, get_manifest
-    from .datasets.fetch import available_offline
-    from .datasets.load import needed_files
-
     manifest = get_manifest()
     out: list[str] = []
     for entry in entries:

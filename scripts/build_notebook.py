@@ -45,7 +45,7 @@ the refusals are recorded in `.uns`.""",
         "code",
         """with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # refused low-coverage signatures are listed below
-    scores = ns.tl.score(adata, None, method="score_genes", random_state=0)
+    scores = ns.tl.score(adata, None, method="score_genes", seed=0)
 refused = adata.uns["neurosig"]["scores"]["neurosig_score_genes"]["refused"]
 print(f"{scores.shape[1]} signatures scored; {len(refused)} refused for coverage")""",
     ),

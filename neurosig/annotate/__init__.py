@@ -1,5 +1,7 @@
-"""Annotation where authors gave none: cell types by markers, malignancy by copy number,
-glioma cellular states (Neftel 2019)."""
+"""Annotation where authors gave none.
+
+Cell types by markers, malignancy by copy number, glioma cellular states (Neftel 2019).
+"""
 
 from .annotate import annotate, needs_annotation
 from .cell_types import annotate_cell_types

@@ -19,6 +19,7 @@ from .. import _keys
 from ..errors import InputDataError
 from ..knowledge.vocabulary import lineage_of, vocabulary
 from .cell_types import annotate_cell_types
+from .celltypist import annotate_celltypist
 from .malignant import call_malignant
 
 
@@ -68,8 +69,6 @@ def annotate(
     marker_type = adata.obs["cell_type_markers"].astype(str)
     source_of_type = pd.Series("markers", index=adata.obs_names)
     if celltypist_model is not None:
-        from .celltypist import annotate_celltypist
-
         ct = annotate_celltypist(adata, celltypist_model)
         use = (ct != "unknown").to_numpy()
         marker_type = marker_type.where(~use, ct)

@@ -22,6 +22,7 @@ import yaml
 from .. import _keys
 from .._resources import signatures_dir
 from ..errors import InputDataError
+from ..score.engine import score
 
 MIN_CELLS = 20
 
@@ -57,10 +58,11 @@ def embed(adata: ad.AnnData, *, seed: int = 0, resolution: float = 1.0, n_top_ge
 
 
 def term_scores(adata: ad.AnnData, *, seed: int = 0) -> pd.DataFrame:
-    """Score of every annotation term per cell (max over the term's sets; scanpy-style
-    control-subtracted means, which are on one scale across sets)."""
-    from ..score.engine import score
+    """Score of every annotation term per cell.
 
+    The maximum over the term's sets of scanpy-style control-subtracted means, which are
+    on one scale across sets.
+    """
     terms = annotation_terms()
     ids = sorted({s for t in terms.values() for s in t["sets"]})
     with warnings.catch_warnings():

@@ -16,6 +16,8 @@ as it is. What was used is recorded in ``.uns["neurosig"]["neftel_states"]``.
 
 from __future__ import annotations
 
+import inspect
+
 import anndata as ad
 import numpy as np
 import pandas as pd
@@ -23,6 +25,8 @@ import pandas as pd
 from .. import _keys
 from .._provenance import to_plain
 from ..errors import InputDataError
+from ..score.engine import score
+from ..score.methods import METHODS
 
 #: State -> meta-module signature ids of the library.
 NEFTEL_STATES = {
@@ -64,11 +68,9 @@ def score_modules(
     cells alone: genes are centred and binned over them, and the other cells get NaN.
     Stored in ``.obsm[key_added]`` and ``.uns["neurosig"]["scores"][key_added]``.
     """
-    from ..score.engine import score
-
     layer, transform = authors_scale(adata)
     ids = [m for ms in NEFTEL_STATES.values() for m in ms]
-    kwargs = dict(method=method, layer=layer, transform=transform, random_state=seed, progress=progress)
+    kwargs = dict(method=method, layer=layer, transform=transform, seed=seed, progress=progress)
     if cells is None or cells.all():
         return score(adata, ids, key_added=key_added, **kwargs)
     sub = adata[cells].copy()
@@ -172,10 +174,6 @@ def neftel_states(
 
 def _record(adata: ad.AnnData, key: str, malignant_only: bool) -> dict:
     """How the module scores in ``.obsm[key]`` were computed, from the engine's record."""
-    import inspect
-
-    from ..score.methods import METHODS
-
     meta = _keys.record(adata)
     rec = dict(meta.get("scores", {}).get(key, {}))
     method = str(rec.get("method", "unknown"))

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .._stats import bh_qvalues
+from ..datasets.manifest import get_manifest
 from ..errors import InputDataError
 from . import stats
 from .evidence import EVIDENCE_COLUMNS
@@ -14,8 +15,6 @@ from .verdict import MIN_EFFECT, min_effect_of, verdict, with_verdict_note
 
 def check_independent(datasets: list[str]) -> None:
     """Refuse to pool datasets that share cells (a dataset twice, or manifest ``overlaps``)."""
-    from ..datasets.manifest import get_manifest
-
     seen = [str(d) for d in datasets]
     twice = sorted({d for d in seen if seen.count(d) > 1})
     if twice:

@@ -1,5 +1,8 @@
-"""The claims registry: read and checked in :mod:`neurosig.knowledge.claims`, against the
-claim levels registered in :mod:`neurosig.claims.levels` (a new level is valid at once)."""
+"""The claims registry.
+
+Read and checked in :mod:`neurosig.knowledge.claims`, against the claim levels
+registered in :mod:`neurosig.claims.levels` (a new level is valid at once).
+"""
 
 from __future__ import annotations
 

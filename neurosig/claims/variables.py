@@ -15,10 +15,12 @@ from ..datasets.genes import current_symbol
 from ..knowledge import library
 from ..knowledge.signatures import Signature
 from ..score.coverage import coverage
+from ..score.engine import score
 from .context import Context, NotTestable
 
 
 def describe(var: dict) -> str:
+    """A variable in one line, e.g. ``signature:MHC_I_machinery in malignant``."""
     for kind in ("signature", "gene", "interaction"):
         if kind in var:
             text = f"{kind}:{var[kind]}"
@@ -32,6 +34,7 @@ def describe(var: dict) -> str:
 
 
 def genes_of(var: dict) -> dict[str, float] | None:
+    """The genes (with weights) a variable is made of; ``None`` for a fraction."""
     if "signature" in var:
         return dict(library()[var["signature"]].weights)
     if "genes" in var:
@@ -103,8 +106,6 @@ def cell_values(
         col = a[:, next(iter(resolved))].X
         return np.asarray(col.toarray() if hasattr(col, "toarray") else col).ravel().astype(float)
     if name not in ctx.scores:
-        from ..score.engine import score
-
         var_names = set(a.var_names)
         excluded = sorted(
             {g for g in exclude if g in var_names} | {current_symbol(g) for g in exclude} & var_names
@@ -117,7 +118,7 @@ def cell_values(
                 [sig],
                 method="score_genes",
                 key_added=_keys.CLAIMS_TMP,
-                random_state=ctx.seed,
+                seed=ctx.seed,
                 exclude_from_controls=excluded,
             )
         del a.obsm[_keys.CLAIMS_TMP]
@@ -129,10 +130,12 @@ def cell_values(
 
 
 def other_side(genes: dict | None) -> set[str]:
+    """The genes of the other side, to leave out of control-gene sampling."""
     return set(genes or {})
 
 
 def in_types(a: ad.AnnData, types: list[str]) -> np.ndarray:
+    """Mask of the cells whose ``cell_type`` is one of ``types``."""
     return a.obs["cell_type"].astype(str).isin(types).to_numpy()
 
 

@@ -9,6 +9,7 @@ MIN_EFFECT = {"spearman_rho": 0.1, "log_odds_per_sd": 0.2, "fraction_of_patients
 
 
 def effect_kind(effect_type: str) -> str:
+    """The key of :data:`MIN_EFFECT` for an ``effect_type`` (``""`` when none applies)."""
     text = str(effect_type)
     if text.startswith("spearman"):
         return "spearman_rho"
@@ -69,4 +70,5 @@ def _finite(*values) -> bool:
 
 
 def min_effect_of(row: dict, thresholds: dict[str, float]) -> float:
+    """The smallest effect of interest for a result row (NaN when none applies)."""
     return float(thresholds.get(effect_kind(row.get("effect_type", "")), np.nan))

@@ -41,7 +41,7 @@ def score_cmd(input_, out, method, sigs, seed, min_coverage):
     adata = _read_input(input_)
     if sigs and not Path(sigs).suffix:
         sigs = [s.strip() for s in sigs.split(",") if s.strip()]
-    score(adata, sigs, method=method, random_state=seed, min_coverage=min_coverage)
+    score(adata, sigs, method=method, seed=seed, min_coverage=min_coverage)
     with atomic_path(out) as tmp:
         adata.write_h5ad(tmp)
     click.echo(f"wrote {out}")

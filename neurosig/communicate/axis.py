@@ -1,5 +1,8 @@
-"""The review's axis: loaded and matched in :mod:`neurosig.knowledge.axis` (re-exported
-here), and added to the communication stage's tables (:func:`add_axis_columns`)."""
+"""The review's axis, added to the communication stage's tables.
+
+Loaded and matched in :mod:`neurosig.knowledge.axis` (re-exported here), and added to
+the tables by :func:`add_axis_columns`.
+"""
 
 from __future__ import annotations
 

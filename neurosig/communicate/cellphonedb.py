@@ -237,7 +237,7 @@ def cellphonedb(
     expr_prop: float = 0.1,
     min_cells: int = 5,
     n_perms: int | None = 1000,
-    seed: int = 1337,
+    seed: int = 0,
     rules: Literal["cellphonedb", "liana"] = "cellphonedb",
     complex_null: Literal["cellphonedb", "liana"] | None = None,
     min_resource_coverage: float = 0.05,
@@ -266,7 +266,7 @@ def cellphonedb(
     n_perms
         Label shuffles for the p-values (an integer >= 2); ``None`` or 0 for none.
     seed
-        Seed of the shuffles (liana's default is 1337).
+        Seed of the shuffles; pass liana's default, 1337, to draw liana's shuffles.
     rules
         ``cellphonedb`` (``cellphonedb`` 5.0.1's detection threshold, null mean, complex
         null and ``>`` comparison) or ``liana`` (``liana.mt.cellphonedb``'s); see the

@@ -27,6 +27,7 @@ import pandas as pd
 
 from .. import _keys
 from .._provenance import h5ad_safe, to_plain
+from ..datasets.manifest import get_manifest
 from ..errors import InputDataError
 from .ampar import cp_ampar_fractions
 from .axis import add_axis_columns
@@ -56,13 +57,14 @@ def communicate(
     *,
     sample_key: str | None = None,
     layer: str | None = None,
+    seed: int = 0,
     inplace: bool = True,
     **kwargs,
 ) -> pd.DataFrame:
     """Infer ligand-receptor communication between the groups of ``groupby``.
 
-    ``layer`` and every other keyword (``resource``, ``expr_prop``, ``min_cells``,
-    ``n_perms``, ``seed``, ``complex_null``...) are those of
+    ``layer``, ``seed`` and every other keyword (``resource``, ``expr_prop``, ``min_cells``,
+    ``n_perms``, ``complex_null``...) are those of
     :func:`~neurosig.communicate.cellphonedb.cellphonedb`, with its defaults;
     ``sample_key`` (e.g. ``"patient"``) adds the per-sample tables that the claims
     engine correlates with patient phenotypes.
@@ -77,6 +79,8 @@ def communicate(
         ``.obs`` column of the samples for per-sample tables (none by default).
     layer
         Matrix to use (default ``X``).
+    seed
+        Seed of the shuffles (over all cells and within each sample).
     inplace
         Store the results in ``.uns['neurosig']['communication']``.
     **kwargs
@@ -88,6 +92,7 @@ def communicate(
     ``adata.uns["neurosig"]["communication"]``.
     """
     kwargs["layer"] = layer
+    kwargs["seed"] = seed
     table = add_axis_columns(cellphonedb(adata, groupby, **kwargs))
     try:
         cp = cp_ampar_fractions(adata, groupby, layer=layer)
@@ -123,7 +128,6 @@ def _resource_hashes(resource: str) -> dict[str, str]:
     """sha256 of the resource files (verified on read), or a note for a user table."""
     if resource == "user table":
         return {"user_table": "given in memory"}
-    from ..datasets.manifest import get_manifest
 
     entry = get_manifest().resource(resource)
     return {f["name"]: f.get("sha256", "") for f in entry["files"]}

@@ -98,9 +98,11 @@ class TofuStore:
             ) from None
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The record of ``key``, or ``None`` when none was made."""
         return self._read().get(key)
 
     def record(self, key: str, sha256: str, size: int, url: str | None) -> None:
+        """Record the hash and size first seen for ``key``, with today's date."""
         data = self._read()
         data[key] = {
             "sha256": sha256,

@@ -1,5 +1,6 @@
-"""Gene identifiers: symbols as ``var_names``, Ensembl ids mapped, outdated symbols renamed,
-duplicated symbols merged.
+"""Gene identifiers: symbols as ``var_names``.
+
+Ensembl ids are mapped, outdated symbols renamed, duplicated symbols merged.
 
 Tables (``signatures/genes/``, derived by ``scripts/build_gene_tables.py`` from
 Bioconductor's org.Hs.eg.db 3.16.0: Entrez Gene 2022-Sep12, Ensembl 2022-Jun28):

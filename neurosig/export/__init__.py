@@ -1,5 +1,7 @@
-"""Exports (pipeline stage *export*): per-patient scores and their data dictionary, the run's
-tables, the HTML report, provenance."""
+"""Exports (pipeline stage *export*).
+
+Per-patient scores and their data dictionary, the run's tables, the HTML report, provenance.
+"""
 
 from .patient_scores import data_dictionary, neural_immune_index, patient_scores, write_patient_scores
 from .pool import pool_runs

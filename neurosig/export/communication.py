@@ -10,6 +10,8 @@ import anndata as ad
 from .. import _keys
 from .._atomic import atomic_path, write_text
 from .._provenance import file_hash, to_plain, write_provenance
+from ..pl import axis_diagram, communication_dotplot
+from ..pl._style import export_style
 
 TABLES = {
     "interactions.csv": "table",
@@ -40,9 +42,6 @@ def write_communication(adata: ad.AnnData, out: str | Path, figures: bool = True
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-
-        from ..pl import axis_diagram, communication_dotplot
-        from ..pl._style import export_style
 
         with export_style():
             for name, fn in (

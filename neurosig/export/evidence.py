@@ -8,6 +8,8 @@ import pandas as pd
 
 from .._atomic import atomic_path
 from .._provenance import write_provenance
+from ..pl import forest
+from ..pl._style import export_style
 
 
 def write_evidence(evidence: pd.DataFrame, per_patient: pd.DataFrame, out: str | Path) -> dict[str, Path]:
@@ -17,8 +19,6 @@ def write_evidence(evidence: pd.DataFrame, per_patient: pd.DataFrame, out: str |
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..pl import forest
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -27,7 +27,6 @@ def write_evidence(evidence: pd.DataFrame, per_patient: pd.DataFrame, out: str |
             table.to_csv(tmp, index=False, float_format="%.6g")
         paths[name] = out / name
     testable = evidence.loc[evidence["verdict"] != "not testable", "claim"].unique()
-    from ..pl._style import export_style
 
     with export_style():
         for claim in testable:

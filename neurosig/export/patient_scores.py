@@ -30,6 +30,10 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
+from .._atomic import atomic_path, write_text
+from .._provenance import to_plain
+from ..claims import unsorted_cells
+from ..communicate.by_sample import axis_strengths
 from ..errors import InputDataError
 from ..knowledge import library, load_axis, load_claims, patient_score_spec, vocabulary
 
@@ -61,8 +65,6 @@ def patient_scores(adata: ad.AnnData, key: str = SCORE_KEY) -> pd.DataFrame:
     Neftel states and communication are used when present (NaN columns otherwise). Every
     patient of ``adata`` has a row: none is dropped for having few cells.
     """
-    from ..claims import unsorted_cells
-
     missing = [c for c in ("dataset", "patient", "cell_type") if c not in adata.obs]
     if missing:
         raise InputDataError(f"obs lacks {missing}; load data with neurosig.datasets.load or load_h5ad.")
@@ -124,7 +126,6 @@ def patient_scores(adata: ad.AnnData, key: str = SCORE_KEY) -> pd.DataFrame:
 
 
 def _axis_columns(adata: ad.AnnData, index: pd.MultiIndex) -> dict[str, pd.Series]:
-    from ..communicate.by_sample import axis_strengths
 
     ids = _axis_ids()
     comm = _keys.record(adata).get(_keys.COMMUNICATION, {})
@@ -234,9 +235,6 @@ def write_patient_scores(
     table: pd.DataFrame, out: str | Path, provenance: dict[str, Any] | None = None
 ) -> dict[str, Path]:
     """``patient_scores.csv``, ``.parquet`` and ``patient_scores.schema.json``, each written atomically."""
-    from .._atomic import atomic_path, write_text
-    from .._provenance import to_plain
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"patient_scores.csv": out / "patient_scores.csv"}

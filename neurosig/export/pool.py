@@ -9,7 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 from .._atomic import atomic_path
+from .._provenance import file_hash, package_versions, write_provenance
+from .._version import __version__
+from ..claims import pool_evidence
 from ..errors import InputDataError
+from .evidence import write_evidence
+from .patient_scores import write_patient_scores
+from .report import render_report, write_report
 
 
 def pool_runs(run_dirs: Sequence[str | Path], out: str | Path) -> dict[str, Path]:
@@ -21,13 +27,6 @@ def pool_runs(run_dirs: Sequence[str | Path], out: str | Path) -> dict[str, Path
     patient x cell type; 0 for a type a dataset lacks), ``report.html`` and
     ``provenance.json`` (each run's provenance hash).
     """
-    from .._provenance import file_hash, package_versions, write_provenance
-    from .._version import __version__
-    from ..claims import pool_evidence
-    from .evidence import write_evidence
-    from .patient_scores import write_patient_scores
-    from .report import render_report, write_report
-
     dirs = [Path(d) for d in run_dirs]
     unfinished = [str(d) for d in dirs if not (d / "provenance.json").is_file()]
     if unfinished:

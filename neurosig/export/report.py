@@ -24,9 +24,21 @@ import pandas as pd
 import yaml
 
 from .. import _keys
+from .._atomic import write_text
 from .._resources import signatures_dir
 from ..errors import InputDataError, NeurosigError
 from ..knowledge import library
+from ..pl import (
+    axis_diagram,
+    communication_dotplot,
+    correlation_heatmap,
+    forest,
+    neftel_state_map,
+    score_distributions,
+)
+from ..pl._style import export_style
+from ..pp import summary_table
+from ..tl import signature_correlations
 
 SECTIONS = {
     "summary": "Dataset",
@@ -90,7 +102,6 @@ def _try(draw: Callable[[], str]) -> str:
 
 
 def _summary(adata: ad.AnnData) -> str:
-    from ..pp import summary_table
 
     meta = _keys.record(adata)
     ds = meta.get("dataset", {})
@@ -138,7 +149,6 @@ def _coverage(adata: ad.AnnData) -> str:
 
 
 def _distributions(adata: ad.AnnData) -> str:
-    from ..pl import score_distributions
 
     sigs = report_spec()["score_distributions"]
     fig = score_distributions(adata, sigs)
@@ -148,8 +158,6 @@ def _distributions(adata: ad.AnnData) -> str:
 
 
 def _correlations(adata: ad.AnnData) -> str:
-    from ..pl import correlation_heatmap
-    from ..tl import signature_correlations
 
     spec = report_spec()
     ids = [s.id for s in library().values() if s.category != "cell_marker"]
@@ -172,7 +180,6 @@ def _correlations(adata: ad.AnnData) -> str:
 
 
 def _states(adata: ad.AnnData) -> str:
-    from ..pl import neftel_state_map
 
     ax = neftel_state_map(adata)
     counts = adata.obs["neftel_state"].astype(str)
@@ -186,7 +193,6 @@ def _states(adata: ad.AnnData) -> str:
 
 
 def _communication(adata: ad.AnnData) -> str:
-    from ..pl import axis_diagram, communication_dotplot
 
     comm = _keys.record(adata).get(_keys.COMMUNICATION, {})
     if "table" not in comm:
@@ -202,7 +208,6 @@ def _communication(adata: ad.AnnData) -> str:
 
 
 def _evidence(evidence: pd.DataFrame | None, per_patient: pd.DataFrame | None) -> str:
-    from ..pl import forest
 
     if evidence is None:
         raise InputDataError("the claims were not tested")
@@ -254,8 +259,6 @@ def render_report(
     title: str = "neurosig report",
 ) -> str:
     """The report's HTML. With ``adata=None`` (pooled datasets) only evidence, patients, provenance."""
-    from ..pl._style import export_style
-
     bodies: dict[str, Callable[[], str]] = {}
     if adata is not None:
         bodies.update(
@@ -286,6 +289,4 @@ def render_report(
 
 def write_report(path: str | Path, html_text: str) -> Path:
     """Write the report atomically."""
-    from .._atomic import write_text
-
     return write_text(path, html_text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,15 @@ import pandas as pd
 
 from .. import _keys
 from .._atomic import atomic_path
+from .._provenance import package_versions, write_provenance
+from .._version import __version__
+from ..claims import pool_evidence
+from ..pp import qc_table, summary_table
+from ..tl import score_summary
+from .communication import write_communication
+from .evidence import write_evidence
+from .patient_scores import patient_scores, write_patient_scores
+from .report import render_report, write_report
 
 
 def run_provenance(adata: ad.AnnData) -> dict[str, Any]:
@@ -18,9 +28,6 @@ def run_provenance(adata: ad.AnnData) -> dict[str, Any]:
     Deterministic (no clock): the same run gives the same record, so it can sit inside
     files that must be byte-identical between runs (the data dictionary, the report).
     """
-    from .._provenance import package_versions
-    from .._version import __version__
-
     meta = _keys.record(adata)
     return {
         "neurosig_version": __version__,
@@ -33,9 +40,6 @@ def run_provenance(adata: ad.AnnData) -> dict[str, Any]:
 
 def write_tables(adata: ad.AnnData, out: Path) -> dict[str, Path]:
     """cells.h5ad, summary.csv, qc.csv, scores_by_patient.csv, the communication and claims files."""
-    from ..pp import qc_table, summary_table
-    from .communication import write_communication
-
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
     with atomic_path(out / "cells.h5ad") as tmp:
@@ -43,8 +47,6 @@ def write_tables(adata: ad.AnnData, out: Path) -> dict[str, Path]:
     paths["cells.h5ad"] = out / "cells.h5ad"
     tables = [("summary.csv", summary_table(adata)), ("qc.csv", qc_table(adata))]
     if _keys.SCORE_GENES in adata.obsm:
-        from ..tl import score_summary
-
         tables.append(("scores_by_patient.csv", score_summary(adata, _keys.SCORE_GENES)))
     for name, table in tables:
         with atomic_path(out / name) as tmp:
@@ -53,9 +55,6 @@ def write_tables(adata: ad.AnnData, out: Path) -> dict[str, Path]:
     paths.update(write_communication(adata, out))
     claims = adata.uns[_keys.UNS].get(_keys.CLAIMS)
     if claims is not None:
-        from ..claims import pool_evidence
-        from .evidence import write_evidence
-
         paths.update(write_evidence(pool_evidence([claims["evidence"]]), claims["per_patient"], out))
     return paths
 
@@ -67,12 +66,6 @@ def write_run(adata: ad.AnnData, out: str | Path, *, started: float | None = Non
     provenance exists is complete. ``started`` (a ``time.perf_counter()`` value) records
     the run's seconds in it.
     """
-    import time
-
-    from .._provenance import write_provenance
-    from .patient_scores import patient_scores, write_patient_scores
-    from .report import render_report, write_report
-
     out = Path(out)
     paths = write_tables(adata, out)
     record = run_provenance(adata)

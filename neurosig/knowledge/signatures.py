@@ -40,13 +40,16 @@ class Signature:
 
     @property
     def genes(self) -> list[str]:
+        """The gene symbols, in order."""
         return list(self.weights)
 
     @property
     def signed(self) -> bool:
+        """Whether any weight is negative."""
         return any(w < 0 for w in self.weights.values())
 
     def to_dict(self) -> dict[str, Any]:
+        """The signature as plain data (weights when signed, else a gene list)."""
         d = {"id": self.id, "name": self.name, "category": self.category, "theme": self.theme}
         d["weights" if self.signed else "genes"] = dict(self.weights) if self.signed else self.genes
         d.update(citation=self.citation, read_from=self.read_from, date=self.date, notes=self.notes)

@@ -23,6 +23,7 @@ class Coverage:
 
     @property
     def fraction(self) -> float:
+        """Fraction of the signature's genes measured (found or rescued)."""
         return (len(self.found) + len(self.rescued)) / self.n_genes
 
     def weights(self, sig: Signature) -> dict[str, float]:
@@ -32,6 +33,7 @@ class Coverage:
         return out
 
     def record(self) -> dict:
+        """Counts, fraction, rescued and missing genes, as recorded in ``.uns``."""
         return {
             "n_genes": self.n_genes,
             "n_found": len(self.found),

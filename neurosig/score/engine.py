@@ -14,6 +14,7 @@ Results: ``.obsm[key]`` (DataFrame, one column per signature) and
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from pathlib import Path
@@ -49,6 +50,29 @@ def _map_data(mat, f):
     return f(mat)
 
 
+def _renamed_keyword(old: str, new: str):
+    """Accept ``old`` as a deprecated alias of keyword ``new`` (DeprecationWarning; both: an error)."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            if old in kwargs:
+                if new in kwargs:
+                    raise TypeError(f"{func.__name__}() got both {new!r} and its deprecated alias {old!r}.")
+                warnings.warn(
+                    f"{func.__name__}(): {old!r} is deprecated; pass {new!r} instead.",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+                kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@_renamed_keyword("random_state", "seed")
 def score(
     adata: ad.AnnData,
     signatures=None,
@@ -61,7 +85,7 @@ def score(
     chunk_size: int = 10_000,
     min_coverage: float = 0.5,
     min_genes: int = 2,
-    random_state: int | None = 0,
+    seed: int | None = 0,
     progress: bool = False,
     strict: bool | None = None,
     **method_kwargs,
@@ -88,8 +112,10 @@ def score(
         For ``tirosh``: the linear (TPM) layer for aggregate expression; default ``layer``.
     key_added
         ``.obsm`` key; default ``neurosig_<method>``.
-    random_state
-        Seed of control-gene sampling.
+    seed
+        Seed of control-gene sampling (``random_state``, its former name, is still
+        accepted, with a DeprecationWarning). Recorded in ``.uns`` as ``random_state``
+        (-1 for ``None``).
     strict
         Raise when a signature is refused for low coverage (default: when signatures
         were named); otherwise skip it with a warning and record it.
@@ -152,7 +178,7 @@ def score(
         transform=transform,
         linear_layer=linear_layer,
         chunk_size=chunk_size,
-        random_state=random_state,
+        random_state=seed,
         progress=progress,
         params=method_kwargs,
     )
@@ -164,7 +190,7 @@ def score(
         "reference": meta.reference,
         "layer": layer or "X",
         "transform": transform or "",
-        "random_state": -1 if random_state is None else random_state,
+        "random_state": -1 if seed is None else seed,  # the recorded key keeps its name
         "min_coverage": min_coverage,
         "min_genes": min_genes,
         "chunk_size": chunk_size,

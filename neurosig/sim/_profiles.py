@@ -1,5 +1,6 @@
-"""Expression profiles of the simulated cell types: fitted where real data exists, built
-around published markers where it does not.
+"""Expression profiles of the simulated cell types.
+
+Fitted where real data exists, built around published markers where it does not.
 
 Estimated (``signatures/sim/darmanis2015_fit.tsv.gz``, from Darmanis 2015 adult brain
 cells by ``scripts/build_sim_profiles.py``): the expression proportions of neuron,

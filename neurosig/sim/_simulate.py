@@ -22,6 +22,7 @@ patient ``p``, chunk ``k``), so the same parameters give byte-identical files.
 from __future__ import annotations
 
 import logging
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -277,8 +278,6 @@ def _provenance(params, truth, profiles, planted, genes) -> dict:
 
 def simulate_adata(params: SimParams, *, workdir: str | Path | None = None) -> ad.AnnData:
     """Simulate in memory (through the same streamed writer, into a temporary file)."""
-    import tempfile
-
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         path = simulate(params, Path(tmp) / "sim.h5ad", progress=False)
         return ad.read_h5ad(path)

@@ -43,7 +43,7 @@ def _published(a) -> pd.DataFrame:
 @pytest.mark.parametrize("method", ["score_genes", "tirosh"])
 def test_module_scores_match_published(mgh136, method):
     """On the authors' scale log2(TPM/10+1): r >= 0.98 per module with both control schemes."""
-    df = score(mgh136, list(PUBLISHED), method=method, layer="tpm", transform="log2_tpm10", random_state=0)
+    df = score(mgh136, list(PUBLISHED), method=method, layer="tpm", transform="log2_tpm10", seed=0)
     pub = _published(mgh136)
     for sid in PUBLISHED:
         assert np.corrcoef(df[sid], pub[sid])[0, 1] >= 0.98, sid
@@ -51,7 +51,7 @@ def test_module_scores_match_published(mgh136, method):
 
 @needs_mirror
 def test_states_agree_with_published_calls(mgh136):
-    score(mgh136, list(PUBLISHED), layer="tpm", transform="log2_tpm10", random_state=0, key_added="neftel")
+    score(mgh136, list(PUBLISHED), layer="tpm", transform="log2_tpm10", seed=0, key_added="neftel")
     res = neftel_states(mgh136, key="neftel")
     implied = assign_states(state_scores(_published(mgh136)))
     agreement = (res["state"] == implied).mean()
@@ -91,7 +91,7 @@ def test_pipeline_states_score_modules_as_the_authors_did():
     b = load("neftel2019_mgh136")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # low-coverage sets refused, as in score_cells
-        lib = score(b, None, method="score_genes", random_state=0)
+        lib = score(b, None, method="score_genes", seed=0)
     pd.testing.assert_frame_equal(pd.DataFrame(a.obsm["neurosig_score_genes"]), lib)
 
 
@@ -144,7 +144,7 @@ def test_states_are_scored_over_malignant_cells_only():
         method="tirosh",
         layer=layer,
         transform=transform,
-        random_state=0,
+        seed=0,
         key_added="r",
     )
     np.testing.assert_allclose(mods[mal].to_numpy(), ref.to_numpy(), rtol=1e-10, atol=1e-12)

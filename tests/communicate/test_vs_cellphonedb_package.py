@@ -91,6 +91,7 @@ def package_runs(darmanis, tmp_path_factory):
 def _ours(adata, **kw) -> pd.DataFrame:
     from neurosig.communicate.cellphonedb import cellphonedb
 
+    kw.setdefault("seed", 1337)  # the seed of the recorded comparison (docs/communication.md)
     return cellphonedb(adata, "cell_type", n_perms=N_PERMS, keep_all=True, **kw)
 
 

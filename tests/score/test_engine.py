@@ -32,7 +32,7 @@ def tirosh():
 
 def test_score_genes_equals_scanpy(tirosh):
     """Same control genes and the same numbers as scanpy.tl.score_genes (float32 input: 1e-6)."""
-    df = score(tirosh, IDS, method="score_genes", random_state=0, min_coverage=0.1)
+    df = score(tirosh, IDS, method="score_genes", seed=0, min_coverage=0.1)
     for sid in IDS:
         ref = tirosh.copy()
         genes = [g for g in library()[sid].genes if g in ref.var_names]
@@ -44,9 +44,9 @@ def test_score_genes_equals_scanpy(tirosh):
 
 
 def test_signed_set_is_up_minus_down(tirosh):
-    df = score(tirosh, ["CP_AMPAR_index"], random_state=0)
-    up = score(tirosh, {"up": ["GRIA1", "GRIA3", "GRIA4"]}, random_state=0)["up"]
-    down = score(tirosh, {"down": ["GRIA2"]}, random_state=0, min_genes=1)["down"]
+    df = score(tirosh, ["CP_AMPAR_index"], seed=0)
+    up = score(tirosh, {"up": ["GRIA1", "GRIA3", "GRIA4"]}, seed=0)["up"]
+    down = score(tirosh, {"down": ["GRIA2"]}, seed=0, min_genes=1)["down"]
     np.testing.assert_allclose(df["CP_AMPAR_index"], up - down, atol=1e-12)
 
 
@@ -66,9 +66,9 @@ def test_disk_backed_equals_in_memory(tirosh, tmp_path):
     path = tmp_path / "t.h5ad"
     tirosh.write_h5ad(path)
     backed = ad.read_h5ad(path, backed="r")
-    a = score(backed, IDS[:3], chunk_size=50, random_state=0, min_coverage=0.1)
-    b = score(tirosh, IDS[:3], chunk_size=1000, random_state=0, min_coverage=0.1)
-    c = score(path, IDS[:3], chunk_size=37, random_state=0, min_coverage=0.1)  # streamed from the file
+    a = score(backed, IDS[:3], chunk_size=50, seed=0, min_coverage=0.1)
+    b = score(tirosh, IDS[:3], chunk_size=1000, seed=0, min_coverage=0.1)
+    c = score(path, IDS[:3], chunk_size=37, seed=0, min_coverage=0.1)  # streamed from the file
     np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), atol=1e-12)
     np.testing.assert_allclose(c.to_numpy(), b.to_numpy(), atol=1e-12)
     assert list(c.index) == list(tirosh.obs_names) and c.attrs["neurosig"]["method"] == "score_genes"
@@ -114,7 +114,7 @@ def test_bad_input(tirosh):
 
 
 def test_summary_per_patient_and_empty_group(tirosh):
-    score(tirosh, ["MHC_I_machinery"], random_state=0)
+    score(tirosh, ["MHC_I_machinery"], seed=0)
     table = score_summary(tirosh, "neurosig_score_genes")
     assert table["n_cells"].sum() == 184 and set(table["patient"]) == {
         "MGH36",
@@ -139,3 +139,14 @@ def test_ucell_equals_pyucell(tirosh):
     pyucell.compute_ucell_scores(ref, sigs, n_jobs=1)
     for sid in ids:  # pyUCell accumulates in float32
         np.testing.assert_allclose(df[sid], ref.obs[f"{sid}_UCell"], atol=1e-6, err_msg=sid)
+
+
+def test_random_state_is_a_deprecated_alias_of_seed(tirosh):
+    a = tirosh[:60].copy()
+    new = score(a, ["MHC_I_machinery"], seed=3)
+    with pytest.warns(DeprecationWarning, match="'random_state' is deprecated"):
+        old = score(a, ["MHC_I_machinery"], random_state=3)
+    pd.testing.assert_frame_equal(new, old)
+    assert a.uns["neurosig"]["scores"]["neurosig_score_genes"]["random_state"] == 3
+    with pytest.raises(TypeError, match="both 'seed' and its deprecated alias"):
+        score(a, ["MHC_I_machinery"], seed=3, random_state=3)
