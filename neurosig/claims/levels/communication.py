@@ -133,7 +133,8 @@ def run(ctx: Context, cid: str, c: dict) -> dict:
     t = pd.DataFrame(comm["table"])
     rows = t[on_axis_of(t, c["axis"])] if len(t) else t
     notes = [
-        f"{k} of {n} patients with a significant on-axis pair (Simes over the claim's pairs, p < {alpha})"
+        f"{k} of {n} patients with a significant on-axis pair (Simes over the claim's candidate pairs, "
+        f"untested ones at p = 1; p < {alpha})"
     ]
     if "sender_proxies" in axis:
         kinds = set(load_axis()["metabolite_sender_proxies"]) | {"enzyme_only"}
