@@ -188,15 +188,6 @@ def quasibinomial(successes: np.ndarray, totals: np.ndarray, x: np.ndarray):
     return beta, beta - crit * se, beta + crit * se, p
 
 
-def spearman_ci(rho: float, n: int) -> tuple[float, float]:
-    """95% interval of Spearman's rho via Fisher z with variance 1.06 / (n - 3)."""
-    if n <= 3 or not np.isfinite(rho):
-        return np.nan, np.nan
-    z, v = fisher_z(np.array([rho]), np.array([n]))
-    half = stats.norm.ppf(0.975) * np.sqrt(v[0])
-    return float(np.tanh(z[0] - half)), float(np.tanh(z[0] + half))
-
-
 @dataclass
 class RankTest:
     """Spearman's rho across units with a permutation p-value and a matching interval."""

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from scipy import stats as sps
 from statsmodels.stats.meta_analysis import combine_effects
 
 from neurosig.claims import stats
@@ -53,8 +54,23 @@ def test_fisher_z_and_spearman_helpers():
     z, v = stats.fisher_z(np.array([0.5]), np.array([103]))
     assert z[0] == pytest.approx(np.arctanh(0.5)) and v[0] == pytest.approx(1.06 / 100)
     assert np.isnan(stats.spearman(np.ones(5), np.arange(5.0))[0])
-    lo, hi = stats.spearman_ci(0.0, 50)
+    # the interval of a rho of exactly 0 (7 patients) is symmetric
+    res = stats.spearman_test(np.arange(7.0), np.array([0, 3, 5, 6, 4, 2, 1.0]))
+    assert res.rho == pytest.approx(0.0, abs=1e-12)
+    lo, hi = res.ci_low, res.ci_high
     assert lo == pytest.approx(-hi)
+
+
+def test_partial_spearman_equals_the_first_order_partial_correlation_of_ranks():
+    """Reference: r_xy.z = (r_xy - r_xz r_yz) / sqrt((1 - r_xz^2)(1 - r_yz^2)) on ranks."""
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=300)
+    x = z + rng.normal(size=300)
+    y = 0.5 * z + 0.3 * x + rng.normal(size=300)
+    r = lambda a, b: sps.spearmanr(a, b).statistic  # noqa: E731
+    ref = (r(x, y) - r(x, z) * r(y, z)) / np.sqrt((1 - r(x, z) ** 2) * (1 - r(y, z) ** 2))
+    assert stats.partial_spearman(x, y, z[:, None]) == pytest.approx(ref, rel=1e-10)
+    assert stats.partial_spearman(x, y, None) == pytest.approx(r(x, y))
 
 
 def test_ols_slope_with_a_covariate_recovers_the_partial_effect():
