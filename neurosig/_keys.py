@@ -22,6 +22,24 @@ CELLS = "cells"
 TRANSFORM = "transform"
 #: the linear (counts/TPM) layer (harmonise)
 LINEAR_LAYER = "linear_layer"
+#: the harmonised schema's version (harmonise)
+SCHEMA_VERSION = "schema_version"
+#: the manifest entry's citation, accession and licence (harmonise)
+DATASET = "dataset"
+#: how the published files were parsed (harmonise)
+PARSER = "parser"
+#: metadata tables joined onto the cells, and how many matched (harmonise)
+OBS_JOINS = "obs_joins"
+#: the published values' type and its description (harmonise)
+VALUE_TYPE = "value_type"
+VALUE_TYPE_DESCRIPTION = "value_type_description"
+#: the per-cell library size of the log normalisation (harmonise)
+TARGET_SUM = "target_sum"
+#: genes renamed, merged and dropped (harmonise)
+GENES = "genes"
+#: the versions of neurosig and its dependencies (harmonise, sim)
+NEUROSIG_VERSION = "neurosig_version"
+VERSIONS = "versions"
 #: where the data came from (pipeline)
 SOURCE = "source"
 #: the run's parameters (pipeline)
