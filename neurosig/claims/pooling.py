@@ -10,6 +10,7 @@ from ..datasets.manifest import get_manifest
 from ..errors import InputDataError
 from . import stats
 from .evidence import EVIDENCE_COLUMNS
+from .levels import LEVELS
 from .verdict import MIN_EFFECT, min_effect_of, verdict, with_verdict_note
 
 
@@ -37,16 +38,47 @@ def check_independent(datasets: list[str]) -> None:
             )
 
 
+def pool_estimates(ok: pd.DataFrame, first: dict, alpha: float = 0.05) -> dict:
+    """The default pooling of a level: random effects over the datasets' estimates.
+
+    Fisher z of rho, or log-odds slopes, with their standard errors (``z``, ``z_se``);
+    DerSimonian-Laird tau^2 with the Hartung-Knapp interval, the dataset as the unit. A
+    single testable dataset is carried over as it is.
+    """
+    usable = ok[np.isfinite(ok["z"].astype(float)) & np.isfinite(ok["z_se"].astype(float))]
+    if len(usable) == 1 or (len(usable) == 0 and len(ok) == 1):
+        one = (usable if len(usable) else ok).iloc[0]
+        return {
+            **{k: one[k] for k in ("effect_type", "effect", "ci_low", "ci_high", "pvalue", "z", "z_se")},
+            "reason": f"one testable dataset ({one['dataset']})",
+        }
+    if len(usable) == 0:
+        return {"verdict": "not testable", "reason": "no dataset gave an estimate with a standard error"}
+    res = stats.random_effects(usable["z"].astype(float), usable["z_se"].astype(float) ** 2)
+    is_rho = str(first["effect_type"]).startswith("spearman")
+    f = np.tanh if is_rho else (lambda v: v)
+    return {
+        "effect_type": first["effect_type"] + " (pooled over datasets)",
+        "effect": float(f(res.estimate)),
+        "ci_low": float(f(res.ci_low)),
+        "ci_high": float(f(res.ci_high)),
+        "pvalue": res.pvalue,
+        "tau2": res.tau2,
+        "i2": res.i2,
+        "z": res.estimate,
+        "reason": f"{res.k} datasets, random effects (Hartung-Knapp)",
+    }
+
+
 def pool_evidence(
     tables: list[pd.DataFrame], alpha: float = 0.05, min_effect: dict[str, float] | None = None
 ) -> pd.DataFrame:
     """Per-dataset evidence plus one pooled row per claim (``dataset == "pooled"``).
 
-    Cell- and patient-level claims: random-effects meta-analysis of the per-dataset
-    estimates (Fisher z of rho, or log-odds slopes; DerSimonian-Laird with Hartung-Knapp),
-    the dataset as the unit; a single testable dataset is carried over as it is.
-    Communication claims: the patients of all datasets together, a one-sided binomial
-    test of the patients with a significant axis pair. q-values are BH within each level
+    Each claim's testable rows are pooled by its level's ``pool`` (:class:`Level`):
+    :func:`pool_estimates` (random effects over the datasets' estimates) unless the level
+    defines its own, as the communication level does (the patients of all datasets
+    together, a binomial test of those with a significant axis pair). q-values are BH within each level
     over the pooled rows. Datasets that share cells are refused (:func:`check_independent`).
     """
     thresholds = {**MIN_EFFECT, **(min_effect or {})}
@@ -74,51 +106,10 @@ def pool_evidence(
         if ok.empty:
             reasons = "; ".join(f"{d}: {r}" for d, r in zip(grp["dataset"], grp["reason"], strict=True))
             row.update({"verdict": "not testable", "reason": reasons})
-        elif first["level"] == "communication":
-            n = ok["n_patients"].astype(int)
-            k = int(np.round((ok["effect"].astype(float) * n).sum()))
-            total = int(n.sum())
-            p, lo, hi = stats.count_test(k, total, alpha)
-            row.update(
-                {
-                    "effect_type": first["effect_type"],
-                    "effect": k / total,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "pvalue": p,
-                    "n_patients_dropped": int(ok["n_patients_dropped"].fillna(0).sum()),
-                    "reason": f"{k} of {total} patients over {len(ok)} dataset(s); one-sided binomial test",
-                }
-            )
         else:
-            usable = ok[np.isfinite(ok["z"].astype(float)) & np.isfinite(ok["z_se"].astype(float))]
-            if len(usable) == 1 or (len(usable) == 0 and len(ok) == 1):
-                one = (usable if len(usable) else ok).iloc[0]
-                row.update(
-                    {k: one[k] for k in ("effect_type", "effect", "ci_low", "ci_high", "pvalue", "z", "z_se")}
-                )
-                row["reason"] = f"one testable dataset ({one['dataset']})"
-            elif len(usable) == 0:
-                row.update(
-                    {"verdict": "not testable", "reason": "no dataset gave an estimate with a standard error"}
-                )
-            else:
-                res = stats.random_effects(usable["z"].astype(float), usable["z_se"].astype(float) ** 2)
-                is_rho = str(first["effect_type"]).startswith("spearman")
-                f = np.tanh if is_rho else (lambda v: v)
-                row.update(
-                    {
-                        "effect_type": first["effect_type"] + " (pooled over datasets)",
-                        "effect": float(f(res.estimate)),
-                        "ci_low": float(f(res.ci_low)),
-                        "ci_high": float(f(res.ci_high)),
-                        "pvalue": res.pvalue,
-                        "tau2": res.tau2,
-                        "i2": res.i2,
-                        "z": res.estimate,
-                        "reason": f"{res.k} datasets, random effects (Hartung-Knapp)",
-                    }
-                )
+            level = LEVELS.get(str(first["level"]))
+            pool = level.pool if level is not None and level.pool is not None else pool_estimates
+            row.update(pool(ok, first, alpha))
         pooled.append(row)
     pooled = pd.DataFrame(pooled).reindex(columns=EVIDENCE_COLUMNS)
     for level in pooled["level"].unique():

@@ -16,6 +16,9 @@ class Level:
     ``func(ctx, claim_id, claim, x_genes, y_genes)`` after the circularity guard, and the
     engine records the guard and the genes' coverage; otherwise ``func(ctx, claim_id, claim)``.
     ``population``, when given, writes the row's ``population`` text from the claim.
+    ``pool``, when given, pools a claim's testable rows of several datasets:
+    ``pool(rows, first_row, alpha)`` returns the pooled row's fields; by default
+    :func:`neurosig.claims.pooling.pool_estimates` (random effects over ``z``, ``z_se``).
     """
 
     name: str
@@ -23,3 +26,4 @@ class Level:
     desc: str
     variables: bool = True
     population: Callable[[dict], list[str]] | None = None
+    pool: Callable[..., dict] | None = None

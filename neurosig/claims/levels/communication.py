@@ -191,6 +191,23 @@ def population(c: dict) -> list[str]:
     return [f"{'/'.join(axis['senders'])} -> {'/'.join(axis['receivers'])}"]
 
 
+def pool(rows: pd.DataFrame, first: dict, alpha: float = 0.05) -> dict:
+    """Pool datasets' rows: all their patients together, one binomial test of the significant ones."""
+    n = rows["n_patients"].astype(int)
+    k = int(np.round((rows["effect"].astype(float) * n).sum()))
+    total = int(n.sum())
+    p, lo, hi = stats.count_test(k, total, alpha)
+    return {
+        "effect_type": first["effect_type"],
+        "effect": k / total,
+        "ci_low": lo,
+        "ci_high": hi,
+        "pvalue": p,
+        "n_patients_dropped": int(rows["n_patients_dropped"].fillna(0).sum()),
+        "reason": f"{k} of {total} patients over {len(rows)} dataset(s); one-sided binomial test",
+    }
+
+
 LEVEL = Level(
     name="communication",
     func=run,
@@ -198,4 +215,5 @@ LEVEL = Level(
     "across patients, a one-sided binomial test of the patients with p < alpha",
     variables=False,
     population=population,
+    pool=pool,
 )
