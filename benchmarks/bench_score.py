@@ -34,7 +34,7 @@ import anndata as ad, numpy as np, pandas as pd
 path, contender, ids = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
 disk = contender.endswith("_disk")
 adata = path if disk else ad.read_h5ad(path)  # _disk: the engine streams the file itself
-from neurosig.score import library
+from neurosig.knowledge import library
 lib = library()
 start = time.perf_counter()
 if contender.startswith("neurosig_score_genes"):
@@ -92,7 +92,8 @@ def run_child(path: Path, contender: str, ids: list[str], mem_limit_gb: float) -
 
 
 def pick_signatures(var_names, n: int = 60) -> list[str]:
-    from neurosig.score import coverage, library
+    from neurosig.knowledge import library
+    from neurosig.score import coverage
 
     ids = []
     for sig in library().values():

@@ -36,11 +36,11 @@ import pandas as pd
 from . import _keys
 from ._atomic import atomic_path
 from ._provenance import file_hash
-from .annotate import NEFTEL_STATES, annotate, needs_annotation, neftel_states
+from .annotate import NEFTEL_STATES, needs_annotation
 from .datasets import default_dataset, fetch_dataset, get_manifest, load, load_h5ad
 from .errors import FetchError, InputDataError
 from .export import write_run
-from .tl import communicate, score, test_claims
+from .tl import annotate, communicate, neftel_states, score, test_claims
 
 log = logging.getLogger(__name__)
 

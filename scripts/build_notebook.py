@@ -56,7 +56,7 @@ patient with at least 20 malignant cells and averaged on Fisher's z scale.""",
     ),
     (
         "code",
-        """lib = ns.score.library()
+        """lib = ns.knowledge.library()
 axis = [s for s in scores.columns if lib[s].category != "cell_marker"]
 corr = ns.tl.signature_correlations(adata, signatures=axis, cell_types=["malignant"], min_cells=20)
 print("patients (malignant cells):", corr.attrs["groups"])

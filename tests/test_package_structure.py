@@ -93,3 +93,26 @@ def test_harmonised_records_use_documented_keys(dataset):
 
     record = harmonise(dataset=dataset, progress=False).uns["neurosig"]
     assert set(record) - set(_key_constants().values()) == set()
+
+
+NAMESPACES = [
+    *("", "tl", "pp", "pl", "datasets", "knowledge"),
+    *("claims", "score", "communicate", "annotate", "export", "sim"),
+]
+
+
+def test_one_way_in():
+    """Each public function, class or table has one public home: ``ns.tl.score``, not also ``ns.score.score``.
+
+    The user's tools are in ``tl``/``pp``/``pl``; the loaders of ``signatures/`` in
+    ``knowledge``; a stage package exports only what extends or composes it.
+    """
+    homes: dict[int, list[str]] = {}
+    for name in NAMESPACES:
+        mod = getattr(ns, name) if name else ns
+        for attr in mod.__all__:
+            obj = getattr(mod, attr)
+            if inspect.isfunction(obj) or inspect.isclass(obj) or isinstance(obj, (dict, list, tuple)):
+                homes.setdefault(id(obj), []).append(f"{mod.__name__}.{attr}")
+    twice = [names for names in homes.values() if len(names) > 1]
+    assert not twice, f"exported from more than one namespace: {twice}"

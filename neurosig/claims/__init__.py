@@ -1,12 +1,11 @@
 """The claims engine (pipeline stage *test*): registry, levels, statistics, evidence, pooling.
 
-:mod:`.engine` runs :func:`test_claims` over the claim-test levels of :mod:`.levels`
-(one module each); :mod:`.variables` resolves a claim's variables, :mod:`.verdict`
-words the rows and :mod:`.pooling` pools datasets.
+:mod:`.engine` runs :func:`neurosig.tl.test_claims` (the user's entry point) over the
+claim-test levels of :mod:`.levels` (one module each); :mod:`.variables` resolves a
+claim's variables, :mod:`.verdict` words the rows and :mod:`.pooling` pools datasets.
 """
 
 from .context import NotTestable
-from .engine import test_claims
 from .evidence import EVIDENCE_COLUMNS, PER_PATIENT_COLUMNS
 from .levels import LEVELS, Level
 from .pooling import check_independent, pool_evidence
@@ -25,7 +24,6 @@ __all__ = [
     "circularity_guard",
     "load_claims",
     "pool_evidence",
-    "test_claims",
     "unsorted_cells",
     "validate_claims",
     "verdict",

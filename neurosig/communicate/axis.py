@@ -1,7 +1,7 @@
 """The review's axis, added to the communication stage's tables.
 
-Loaded and matched in :mod:`neurosig.knowledge.axis` (re-exported here), and added to
-the tables by :func:`add_axis_columns`.
+Loaded and matched in :mod:`neurosig.knowledge.axis`, and added to the tables by
+:func:`add_axis_columns`.
 """
 
 from __future__ import annotations
@@ -9,15 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..knowledge.axis import (  # noqa: F401 - the communicate stage's names for the axis
-    AXIS_FILE,
-    claim_ids,
-    load_axis,
-    metabolite_name,
-    on_axis,
-    on_axis_of,
-    sender_proxy,
-)
+from ..knowledge.axis import claim_ids, on_axis, sender_proxy
 
 
 def add_axis_columns(table: pd.DataFrame) -> pd.DataFrame:

@@ -1,21 +1,15 @@
-"""Signatures and scoring: the cited library, coverage, methods and the streamed engine."""
+"""Scoring: coverage, the method registry and the streamed engine.
 
-# `library` comes from the `.library` submodule, not from knowledge: loading that submodule
-# (engine does) binds `score.library` to the module; the from-import rebinds it to the function
+The user's entry point is :func:`neurosig.tl.score`; the signature library is read by
+:mod:`neurosig.knowledge`. This package holds what extends scoring: :data:`METHODS`
+(one module per method in :mod:`.methods`) and the coverage record.
+"""
+
 from .coverage import Coverage, coverage
-from .engine import score
-from .library import Signature, export_gmt, library, read_gmt, read_yaml, resolve
 from .methods import METHODS
 
 __all__ = [
     "METHODS",
     "Coverage",
-    "Signature",
     "coverage",
-    "export_gmt",
-    "library",
-    "read_gmt",
-    "read_yaml",
-    "resolve",
-    "score",
 ]

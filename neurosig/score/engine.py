@@ -29,9 +29,9 @@ from .._matrix import LazyH5ad, check_scale, iter_chunks
 from .._provenance import to_plain
 from ..datasets.genes import fraction_mouse_like
 from ..errors import InputDataError
+from ..knowledge.signatures import resolve
 from ._kernels import column_sums, sparse_times_weights
 from .coverage import check_coverage, coverage
-from .library import resolve
 from .methods import METHODS
 
 log = logging.getLogger(__name__)

@@ -11,11 +11,12 @@ import pytest
 import scipy.sparse as sp
 from scipy import stats as sps
 
-from neurosig.claims import MIN_EFFECT, pool_evidence, stats, test_claims, verdict
+from neurosig.claims import MIN_EFFECT, pool_evidence, stats, verdict
 from neurosig.communicate.by_sample import axis_strengths
 from neurosig.errors import InputDataError
 from neurosig.knowledge import on_axis_of
 from neurosig.sim import SimParams, simulate_adata
+from neurosig.tl import test_claims
 
 from ..conftest import needs_mirror
 

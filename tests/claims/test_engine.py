@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neurosig.claims import circularity_guard, load_claims, pool_evidence, test_claims, validate_claims
+from neurosig.claims import circularity_guard, load_claims, pool_evidence, validate_claims
 from neurosig.errors import InputDataError
 from neurosig.sim import SimParams, simulate_adata
+from neurosig.tl import test_claims
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from neurosig.claims import LEVELS, load_claims, test_claims, validate_claims
+from neurosig.claims import LEVELS, load_claims, validate_claims
 from neurosig.errors import InputDataError
 from neurosig.sim import SimParams, simulate_adata
+from neurosig.tl import test_claims
 
 DOCS = Path(__file__).parents[2] / "docs" / "claims.md"
 

@@ -8,16 +8,10 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from neurosig.communicate import (
-    cellphonedb_by_sample,
-    claim_ids,
-    communicate,
-    cp_ampar_fractions,
-    interaction_matrix,
-    load_axis,
-)
+from neurosig.communicate import cellphonedb_by_sample, cp_ampar_fractions, interaction_matrix
 from neurosig.errors import InputDataError
-from neurosig.knowledge import sender_proxy
+from neurosig.knowledge import claim_ids, load_axis, sender_proxy
+from neurosig.tl import communicate
 
 from ..conftest import needs_mirror
 

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from neurosig.datasets import load
 from neurosig.errors import InputDataError
-from neurosig.score import library
+from neurosig.knowledge import library
 from neurosig.tl import score, score_summary
 
 IDS = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from neurosig.errors import InputDataError
-from neurosig.score import export_gmt, library, read_gmt, resolve
+from neurosig.knowledge import export_gmt, library, read_gmt, resolve
 
 REQUIRED = [
     "AMPAR_subunits",

@@ -11,7 +11,7 @@ import scanpy as sc
 
 from neurosig.datasets import load
 from neurosig.errors import InputDataError
-from neurosig.score import library
+from neurosig.knowledge import library
 from neurosig.score.pseudobulk import pseudobulk
 from neurosig.tl import score, score_pseudobulk
 
