@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from .fetch import available_offline, cache_dir, fetch_file, mirror_dirs
+from .fetch import available_offline, cache_dir, fetch_file, locate_file, mirror_dirs
 from .harmonise import VALUE_TYPES, harmonise
 from .load import default_dataset, load, load_h5ad, needed_files
 from .manifest import VERIFICATION_STATES, Manifest, get_manifest, read_manifest
@@ -45,8 +45,6 @@ def list_datasets(manifest: Manifest | None = None) -> pd.DataFrame:
 
 def info(dataset_id: str, manifest: Manifest | None = None) -> dict[str, Any]:
     """The manifest entry of one dataset, with where each file would be read from."""
-    from .fetch import locate_file
-
     manifest = manifest or get_manifest()
     entry = dict(manifest.get(dataset_id))
     entry["files"] = [{**f, "local_copy": str(locate_file(entry, f) or "")} for f in entry["files"]]

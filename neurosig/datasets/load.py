@@ -15,6 +15,7 @@ from typing import Any
 import anndata as ad
 import pandas as pd
 
+from .._provenance import file_hash
 from ..errors import InputDataError
 from .fetch import available_offline, fetch_file, verified_sha256
 from .harmonise import harmonise
@@ -206,8 +207,6 @@ def load_h5ad(
     layer
         Read this layer instead of ``X`` (default ``counts`` when present).
     """
-    from .._provenance import file_hash
-
     path = Path(path)
     adata = run_parser("h5ad", {"h5ad": path})
     if layer is None and "counts" in adata.layers:

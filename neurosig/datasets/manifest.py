@@ -20,6 +20,7 @@ import yaml
 
 from .._resources import manifest_path
 from ..errors import ManifestError, UnknownDatasetError
+from .parsers import PARSERS
 
 _SCHEMA_PATH = Path(__file__).with_name("manifest_schema.json")
 
@@ -79,8 +80,6 @@ def validate_manifest(raw: Any, source: str = "manifest") -> dict[str, dict[str,
     except jsonschema.ValidationError as err:
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
         raise ManifestError(f"{source}: invalid at {where}: {err.message}") from None
-    from .parsers import PARSERS  # local import: parsers import heavy libraries lazily
-
     out: dict[str, dict[str, Any]] = {}
     for entry in raw["datasets"]:
         did = entry["id"]

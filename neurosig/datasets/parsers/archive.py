@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 import anndata as ad
 
 from ...errors import ParseError
+from .. import fetch
 
 _TRIPLET_RE = re.compile(
     r"^(?P<prefix>.*?)[._-]?(?P<role>matrix\.mtx|barcodes\.tsv|features\.tsv|genes\.tsv)(\.gz)?$"
@@ -49,8 +50,7 @@ def read_tar_of_matrices(
     options
         Options passed to the inner parser.
     """
-    from .. import fetch
-    from . import PARSERS
+    from . import PARSERS  # the registry imports this module: look the inner parser up at call time
 
     archive = files["archive"]
     dest = fetch.cache_dir() / "_extracted" / archive.name
