@@ -83,12 +83,16 @@ def read_tar_of_matrices(
             if sample in samples:
                 raise ParseError(f"{archive}: two members for sample {sample!r}; tighten member_regex.")
             samples[sample] = {key: local}
-    parts = []
+    parts, reports = [], {}
     for sample, paths in sorted(samples.items()):
         if triplet and set(paths) != {"matrix", "barcodes", "features"}:
             raise ParseError(f"{archive}: sample {sample!r} lacks part of its 10x triplet ({sorted(paths)}).")
         part = PARSERS[parser].func(paths, **(options or {}))
         part.obs_names = [f"{sample}:{c}" for c in part.obs_names]
         part.obs["sample_from_file"] = sample
+        reports[sample] = dict(part.uns.get("parser", {}))
         parts.append(part)
-    return ad.concat(parts, join="outer", merge="first", fill_value=0) if len(parts) > 1 else parts[0]
+    out = ad.concat(parts, join="outer", merge="first", fill_value=0) if len(parts) > 1 else parts[0]
+    skipped = {s: r["skipped_lines"] for s, r in reports.items() if r.get("skipped_lines")}
+    out.uns["parser"] = {"name": "tar_of_matrices", "samples": reports, "skipped_lines": skipped}
+    return out
