@@ -19,8 +19,15 @@ def read_table(
     names: list[str] | None = None,
     quotechar: str = '"',
     skiprows: int = 0,
+    index_format: str | None = None,
 ) -> pd.DataFrame:
-    """Read a delimited table of per-cell metadata, indexed by cell id."""
+    """Read a delimited table of per-cell metadata, indexed by cell id.
+
+    ``index_col`` names the id column (a position, or a name; an empty header read by
+    pandas is ``Unnamed: 0``, so position 0 is the robust choice). ``index_format``
+    builds the id from several columns instead, e.g. ``"{Sample}:{Barcode}-1"`` (Wang
+    2022's metadata names sample and barcode apart, the barcode without its ``-1``).
+    """
     path = files["table"]
     with open_text(path) as fh:
         frame = pd.read_csv(
@@ -34,6 +41,15 @@ def read_table(
             keep_default_na=False,
             na_values=["NA", ""],
         )
+    if index_format is not None:
+        try:
+            ids = [index_format.format(**row) for row in frame.to_dict("records")]
+        except KeyError as err:
+            raise ParseError(
+                f"{path}: index_format names column {err}; columns are {list(frame.columns)}."
+            ) from None
+        frame.index = pd.Index(ids, name=None)
+        return frame
     if isinstance(index_col, int):
         index_col = frame.columns[index_col]
     if index_col not in frame.columns:
