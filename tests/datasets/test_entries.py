@@ -77,7 +77,8 @@ def load_fixture(dataset_id: str, files: dict[str, str | bytes]) -> ad.AnnData:
     folder = cache_dir() / dataset_id
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
-        (folder / name).write_bytes(content if name.endswith(".tar") else _bytes(name, content))
+        raw = name.endswith((".tar", ".xlsx", ".h5ad"))
+        (folder / name).write_bytes(content if raw else _bytes(name, content))
     return load(dataset_id, manifest=_manifest(entry), progress=False)
 
 
@@ -286,16 +287,38 @@ def test_mathewson_empty_id_header_and_per_sample_url():
 # --------------------------------------------------------------------------- droplet
 
 
-def test_neftel_10x_tumour_names_and_regions():
+def test_neftel_10x_tumour_names_and_regions(tmp_path):
     """GSM3828673_10X_GBM_IDHwt_processed_TPM.tsv.gz: header ``GENE`` then cell ids that
-    start with the tumour number and region letter (R shows them as X105A..., code strips
-    ``^X`` to match GEO's per-cell sheet, whose tumour names are MGH102, MGH105...)."""
+    start with the tumour number and region letter (R shows them as X105A..., public code
+    strips ``^X`` to match GEO's per-cell sheet). That sheet,
+    GSE131928_single_cells_tumor_name_and_adult_or_peidatric.xlsx, has 43 description rows
+    before its header (public code: ``read_xlsx(skip = 43)``) and the columns Sample name,
+    tumour name, adult/pediatric, processed data file."""
+    import openpyxl
+
     cells = ["105A_AAACCTGAGAAGGCCT", "105B_AAACCTGCAATGGAGC", "102_AAACCTGAGCGATAGC"]
     text = "GENE\t" + "\t".join(cells) + "\nGFAP\t1200.5\t0\t35.5\nSOX2\t0\t800.25\t12.5\n"
-    a = load_fixture("neftel2019_10x", {"GSM3828673_10X_GBM_IDHwt_processed_TPM.tsv.gz": text})
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for i in range(43):
+        sheet.append([f"description line {i + 1}" if i % 5 == 0 else None])
+    sheet.append(["Sample name", "tumour name", "adult/pediatric", "processed data file"])
+    for cell, tumour in zip(cells, ["MGH105", "MGH105", "MGH102"], strict=True):
+        sheet.append([cell, tumour, "adult", "10X_GBM_IDHwt_processed_TPM.tsv"])
+    sheet.append(["MGH100-P5-A01", "MGH100", "adult", "Smartseq2_GBM_IDHwt_processed_TPM.tsv"])
+    xlsx = tmp_path / "sheet.xlsx"
+    book.save(xlsx)
+    a = load_fixture(
+        "neftel2019_10x",
+        {
+            "GSM3828673_10X_GBM_IDHwt_processed_TPM.tsv.gz": text,
+            "GSE131928_single_cells_tumor_name_and_adult_or_peidatric.xlsx": xlsx.read_bytes(),
+        },
+    )
     assert list(a.obs["patient"]) == ["MGH105", "MGH105", "MGH102"]
     assert list(a.obs["region"]) == ["A", "B", "none"]
     assert list(a.obs["sample"]) == ["MGH105A", "MGH105B", "MGH102"]
+    assert list(a.obs["author_adult/pediatric"]) == ["adult"] * 3
     check_labels(a, "neftel2019_10x")
 
 

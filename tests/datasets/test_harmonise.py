@@ -122,7 +122,10 @@ def test_patient_sample_region_rules():
 def test_malignant_states_give_state_author():
     schema = {**SCHEMA, "malignant_states": {"AC-like": "AC-like"}}
     out = harmonise(
-        toy(np.ones((2, 3)), labels=("AC-like", "Macrophage")), dataset_id="t", value_type="counts", schema=schema
+        toy(np.ones((2, 3)), labels=("AC-like", "Macrophage")),
+        dataset_id="t",
+        value_type="counts",
+        schema=schema,
     )
     assert list(out.obs["cell_type"]) == ["malignant", "macrophage"]
     assert list(out.obs["state_author"]) == ["AC-like", "none"]

@@ -59,6 +59,43 @@ def read_table(
     return frame
 
 
+def read_excel_table(
+    files: dict[str, Path],
+    *,
+    sheet: int | str = 0,
+    skiprows: int = 0,
+    index_col: int | str = 0,
+) -> pd.DataFrame:
+    """Read per-cell metadata from an Excel sheet, indexed by cell id.
+
+    GEO's ``GSE131928_single_cells_tumor_name_and_adult_or_peidatric.xlsx`` (Neftel
+    2019) starts with 43 rows of description before the header (``Sample name``,
+    ``tumour name``, ``adult/pediatric``, ``processed data file``): ``skiprows: 43``.
+    Needs ``openpyxl`` (``pip install 'neurosig[excel]'``).
+    """
+    path = files["table"]
+    try:
+        import openpyxl  # noqa: F401  (pandas' Excel engine)
+    except ModuleNotFoundError:
+        raise ParseError(
+            f"{path} is an Excel file and reading it needs openpyxl: pip install 'neurosig[excel]'"
+        ) from None
+    try:
+        frame = pd.read_excel(path, sheet_name=sheet, skiprows=skiprows, dtype=str)
+    except (ValueError, KeyError, OSError) as err:
+        raise ParseError(f"{path}: not a readable Excel sheet ({err}).") from None
+    frame = frame.dropna(how="all")
+    if isinstance(index_col, int):
+        index_col = frame.columns[index_col]
+    if index_col not in frame.columns:
+        raise ParseError(
+            f"{path}: no column {index_col!r} after skipping {skiprows} rows; columns are "
+            f"{list(frame.columns)}. Check skiprows."
+        )
+    frame.index = pd.Index(unquote(frame.pop(index_col)), name=None)
+    return frame
+
+
 def read_scp_metadata(files: dict[str, Path], *, sep: str = "\t") -> pd.DataFrame:
     """Read a Single Cell Portal metadata file.
 
