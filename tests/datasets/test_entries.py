@@ -428,22 +428,24 @@ def test_pombo_antunes_labels():
     check_labels(a, "pombo_antunes2021_myeloid")
 
 
-def test_gbmap_all_cellid_labels_and_states(tmp_path):
-    """scarches_core_GBmap.h5ad: raw counts in layers["counts"]; CellID holds GBmap's
-    level-3 annotation, the 21 labels listed by public code reading the atlas."""
+def test_gbmap_all_cellid_labels_states_and_donors(tmp_path):
+    """scarches_core_GBmap.h5ad: raw counts in layers["counts"], donors in ``patient``
+    (113 raw categories for 110 donors: PW032-701/-702/-712 are samples of PW032, and
+    ``R4 n.c.`` a second specimen of R4), studies in ``author``, and the 20 ``CellID``
+    labels listed by a third-party audit of this exact file."""
     labels = [
-        "AC-like", "MES-like", "NPC-like", "OPC-like", "Astrocyte", "OPC", "Oligodendrocyte",
-        "RG", "Neuron", "Mono", "TAM-BDM", "TAM-MG", "DC", "Mast", "Neutrophil", "B cell",
-        "Plasma B", "CD4/CD8", "NK", "Mural cell", "Endothelial",
+        "AC-like", "Astrocyte", "B cell", "CD4/CD8", "DC", "Endothelial", "MES-like", "Mast",
+        "Mono", "Mural cell", "NK", "NPC-like", "Neuron", "OPC", "OPC-like", "Oligodendrocyte",
+        "Plasma B", "RG", "TAM-BDM", "TAM-MG",
     ]  # fmt: skip
     n = len(labels)
+    donors = ["PW032-701", "PW032-702", "PW032-712", "R4", "R4 n.c.", "MGH105"] * 4
     obs = pd.DataFrame(
-        {"patient": [f"P{i % 3}" for i in range(n)], "author": ["Neftel2019"] * n, "CellID": labels},
+        {"patient": donors[:n], "author": ["Neftel2019_10x"] * n, "CellID": labels},
         index=[f"c{i}" for i in range(n)],
     )
-    adata = ad.AnnData(
-        X=sp.csr_matrix(np.ones((n, 3), dtype=np.float32)), obs=obs, var=pd.DataFrame(index=GENES[:3])
-    )
+    x = sp.csr_matrix(np.ones((n, 3), dtype=np.float32))
+    adata = ad.AnnData(X=x, obs=obs, var=pd.DataFrame(index=GENES[:3]))
     adata.layers["counts"] = sp.csr_matrix(np.full((n, 3), 2, dtype=np.float32))
     path = tmp_path / "g.h5ad"
     adata.write_h5ad(path)
@@ -454,6 +456,8 @@ def test_gbmap_all_cellid_labels_and_states(tmp_path):
     malignant = a.obs[a.obs["cell_type"] == "malignant"]
     assert sorted(malignant["state_author"]) == ["AC-like", "MES-like", "NPC-like", "OPC-like"]
     assert set(a.obs.loc[a.obs["cell_type"] != "malignant", "state_author"]) == {"none"}
+    assert set(a.obs["patient"]) == {"PW032", "R4", "MGH105"}
+    assert a.obs["sample"].nunique() == 6
     check_labels(a, "gbmap_core")
 
 
@@ -480,10 +484,13 @@ def test_richards_manual_download_is_explained_and_html_never_trusted():
 
 
 def test_richards_loads_once_placed_by_hand():
-    cells = [f"BT{p}_{b}" for p, b in (("127", "AAAC"), ("127", "AAAG"), ("363", "AAAT"))]
-    counts = "," + ",".join(cells) + "\nGFAP,5,0,1\nPTPRC,0,7,0\n"
-    meta = "NAME,PatientID,CellType\n" + "".join(
-        f"{c},{c.split('_')[0]},{t}\n"
+    """SCP503 counts and metadata CSVs both start with an empty header field (R code reads
+    ``pugh.counts$X`` and ``pugh.meta$X``); the metadata has PatientID and CellType
+    (Immune, NormalBrain, Tumour) as grouped by public code."""
+    cells = ["G967_AAACCTGA-1", "G967_AAACCTGC-1", "G983_AAACGGGA-1"]
+    counts = '""' + "".join(f',"{c}"' for c in cells) + '\n"GFAP",5,0,1\n"PTPRC",0,7,0\n'
+    meta = '"","PatientID","CellType"\n' + "".join(
+        f'"{c}","{c.split("_")[0]}","{t}"\n'
         for c, t in zip(cells, ["Tumour", "Immune", "NormalBrain"], strict=True)
     )
     a = load_fixture(
@@ -493,7 +500,7 @@ def test_richards_loads_once_placed_by_hand():
             "Richards_NatureCancer_GBM_scRNAseq_meta.csv": meta,
         },
     )
-    assert list(a.obs["patient"]) == ["BT127", "BT127", "BT363"]
+    assert list(a.obs["patient"]) == ["G967", "G967", "G983"]
     assert list(a.obs["cell_type"]) == ["malignant", "other", "other"]
     check_labels(a, "richards2021_gbm")
 
