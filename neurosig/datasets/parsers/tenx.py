@@ -24,6 +24,11 @@ from ._text import open_text
 
 
 def _read_mtx(path: Path, on_bad_lines: str = "error") -> tuple[sp.coo_matrix, dict]:
+    if on_bad_lines == "skip":  # the fast strict reader first; line by line only if damaged
+        try:
+            return _read_mtx(path, "error")
+        except ParseError:
+            pass
     with open_text(path) as fh:
         line = fh.readline()
         skipped = 0
@@ -44,16 +49,21 @@ def _read_mtx(path: Path, on_bad_lines: str = "error") -> tuple[sp.coo_matrix, d
                 names=["r", "c", "v"],
                 dtype=str,
                 on_bad_lines="skip",
-                engine="python",
             )
         else:
-            raw = pd.read_csv(
-                fh,
-                sep=r"\s+",
-                header=None,
-                names=["r", "c", "v"],
-                dtype={"r": np.int64, "c": np.int64, "v": np.float32},
-            )
+            try:
+                raw = pd.read_csv(
+                    fh,
+                    sep=r"\s+",
+                    header=None,
+                    names=["r", "c", "v"],
+                    dtype={"r": np.int64, "c": np.int64, "v": np.float32},
+                )
+            except (ValueError, pd.errors.ParserError) as err:
+                raise ParseError(
+                    f"{path}: damaged data lines ({err}). The manifest option on_bad_lines: skip "
+                    "loads the sound entries and reports the skipped lines."
+                ) from None
     report: dict = {"declared_entries": nnz}
     if on_bad_lines == "skip":
         num = raw.apply(pd.to_numeric, errors="coerce")
