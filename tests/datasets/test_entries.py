@@ -377,6 +377,8 @@ def test_wang_pairs_timepoints_damaged_lines_and_labels():
     members.update(triplet("GSM5319518_SF2777_", ["AAAC-1", "AAAG-1"], ["1 1 3", "2 2 4"]))
     members.update(triplet("GSM5319548_SF2979_", ["AAAC-1", "CCCT-1"], ["1 1 5", "1 2 x#", "3 2 1", "9"]))
     members.update(triplet("GSM5319600_SF10099v2_", ["GGGA-1"], ["1 1 2"]))
+    # a re-sequencing run of SF2777: the same two barcodes, so the same cells
+    members.update(triplet("GSM5319601_SF2777v2_", ["AAAG-1", "AAAC-1"], ["1 1 10", "3 2 1"]))
     meta = (
         "Sample Barcode Tumor_Normal_annotation\nSF2777 AAAC Tumor\nSF2777 AAAG Normal\nSF2979 AAAC Tumor\n"
     )
@@ -393,7 +395,13 @@ def test_wang_pairs_timepoints_damaged_lines_and_labels():
     assert list(a.obs["cell_type"]) == ["malignant", "other", "malignant", "unknown", "unknown"]
     skipped = a.uns["neurosig"]["parser"]["skipped_lines"]
     assert skipped == {"GSM5319548_SF2979": 2}  # "1 2 x#" and the truncated "9"
-    assert a.layers["counts"].sum() == 3 + 4 + 5 + 1 + 2
+    assert a.layers["counts"].sum() == 3 + 4 + 5 + 1 + 2 + 10 + 1
+    resequenced = a.uns["neurosig"]["parser"]["resequenced"]
+    assert resequenced["GSM5319601_SF2777v2"]["library"] == "GSM5319518_SF2777"
+    assert resequenced["GSM5319601_SF2777v2"]["barcode_overlap"] == 1.0
+    # the re-run's counts are added to the same cells, not counted as new cells
+    sf2777 = a[a.obs_names == "GSM5319518_SF2777:AAAG-1"]
+    assert sf2777.layers["counts"].sum() == 4 + 10
     check_labels(a, "wang2022_longitudinal")
 
 
