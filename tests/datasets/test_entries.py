@@ -406,14 +406,16 @@ def test_wang_pairs_timepoints_damaged_lines_and_labels():
 
 
 def test_pombo_antunes_labels():
-    """GSM4972211: dense CSV genes x cells (R write.csv: empty first header field) and the
-    annotation CSV with cluster, cell, sample; clusters as read by public code
-    (TAM 1, TAM 2, prol. TAM, Monocytes, DC, T cells, NK cells, B cells)."""
+    """GSM4972211: dense CSV genes x cells (empty first header field, R reads it as X) and
+    the annotation CSV with columns x, y, ident, cluster, cell, sample (public code renames
+    them so and keeps cell, sample); clusters as read by public code (TAM 1, TAM 2,
+    prol. TAM, Monocytes, DC, T cells, NK cells, B cells)."""
     clusters = ["TAM 1", "TAM 2", "prol. TAM", "Monocytes", "DC", "T cells", "NK cells", "B cells"]
     cells = [f"ND{1 + i % 2}_AAACCTG{i}" for i in range(len(clusters))]
     matrix = '""' + "".join(f',"{c}"' for c in cells) + "\n" + '"CD74"' + ",3" * len(cells) + "\n"
-    annot = "cluster,cell,sample\n" + "".join(
-        f"{k},{c},{c.split('_')[0]}\n" for k, c in zip(clusters, cells, strict=True)
+    annot = "x,y,ident,cluster,cell,sample\n" + "".join(
+        f"0.5,-1.25,{i},{k},{c},{c.split('_')[0]}\n"
+        for i, (k, c) in enumerate(zip(clusters, cells, strict=True))
     )
     a = load_fixture(
         "pombo_antunes2021_myeloid",
