@@ -30,6 +30,14 @@ class HashMismatchError(FetchError):
     """A file's checksum differs from the recorded one (corrupt, partial or changed)."""
 
 
+class ManualDownloadError(FetchError):
+    """A file that only a person can download (portal sign-in) is not in place yet."""
+
+
+class NotDataFileError(FetchError):
+    """What was obtained is an HTML page or an implausibly small file, not the data."""
+
+
 class UnsafeArchiveError(FetchError):
     """An archive member would land outside its destination folder."""
 

@@ -25,7 +25,14 @@ def datasets_list(fmt: str) -> None:
         click.echo(json.dumps(json.loads(table.to_json(orient="records")), indent=1))
     else:
         cols = ["id", "technology", "value_type", "n_cells", "verification", "available_offline"]
-        click.echo(table[cols].astype(object).where(table[cols].notna(), "").to_string(index=False))
+        shown = table[cols].astype(object).where(table[cols].notna(), "")
+        shown["manual_download"] = table["manual_download"].map(lambda p: "yes" if p else "")
+        click.echo(shown.to_string(index=False))
+        for _, row in table[table["manual_download"] != ""].iterrows():
+            click.echo(
+                f"{row['id']}: download by hand from {row['manual_download']} "
+                f"(see `neurosig datasets info {row['id']}`)"
+            )
 
 
 @datasets.command("info")

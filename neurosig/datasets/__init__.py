@@ -18,7 +18,11 @@ from .manifest import VERIFICATION_STATES, Manifest, get_manifest, read_manifest
 
 
 def list_datasets(manifest: Manifest | None = None) -> pd.DataFrame:
-    """One row per dataset: id, study, technology, value type, verification, offline availability."""
+    """One row per dataset: id, study, technology, value type, verification, offline availability.
+
+    ``manual_download`` names the page(s) to download files from by hand (portal
+    sign-in), empty when every file is fetched automatically.
+    """
     manifest = manifest or get_manifest()
     rows = []
     for e in manifest.datasets.values():
@@ -35,6 +39,9 @@ def list_datasets(manifest: Manifest | None = None) -> pd.DataFrame:
                 "n_patients": e.get("n_patients"),
                 "verification": e["verification"],
                 "available_offline": available_offline(e, needed_files(e)),
+                "manual_download": ", ".join(
+                    sorted({f["download_page"] for f in e["files"] if "download_page" in f})
+                ),
             }
         )
     table = pd.DataFrame(rows)
@@ -47,7 +54,17 @@ def info(dataset_id: str, manifest: Manifest | None = None) -> dict[str, Any]:
     """The manifest entry of one dataset, with where each file would be read from."""
     manifest = manifest or get_manifest()
     entry = dict(manifest.get(dataset_id))
-    entry["files"] = [{**f, "local_copy": str(locate_file(entry, f) or "")} for f in entry["files"]]
+    root = cache_dir()
+    files = []
+    for f in entry["files"]:
+        row = {**f, "local_copy": str(locate_file(entry, f) or "")}
+        if "download_page" in f:
+            row["how_to_get"] = (
+                f"manual download: sign in at {f['download_page']}, download {f['name']} and put "
+                f"it at {root / entry['id'] / f['name']} (or in a NEUROSIG_MIRRORS folder)"
+            )
+        files.append(row)
+    entry["files"] = files
     return entry
 
 

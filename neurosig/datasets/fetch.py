@@ -14,7 +14,14 @@ Where a file comes from, in order:
 
 Every read, from any of these, checks the file against its sha256 (or the published
 md5). Where no checksum is published, the sha256 of the first copy seen is recorded in
-``<cache>/tofu_hashes.json`` (trust on first use) and checked on every later read.
+``<cache>/tofu_hashes.json`` (trust on first use) and checked on every later read. No
+hash is ever recorded for an HTML page (a sign-in or error page saved in place of the
+data: refused, and deleted when it was just downloaded) or for a file under
+:data:`MIN_TOFU_BYTES` (not recorded, so the real file placed later is not refused).
+
+Files with a ``download_page`` instead of a ``url`` (Single Cell Portal studies that
+need a sign-in) are never fetched: a missing one fails at once with a message naming
+the page and the exact path to put the file at.
 ``NEUROSIG_OFFLINE=1`` forbids the network: a missing file then fails at once with a
 message naming the file, its URL and where to put it by hand.
 """
@@ -33,9 +40,19 @@ from typing import Any
 
 from .._atomic import atomic_path, write_text
 from .._provenance import file_hash
-from ..errors import FetchError, HashMismatchError, OfflineError, UnsafeArchiveError
+from ..errors import (
+    FetchError,
+    HashMismatchError,
+    ManualDownloadError,
+    NotDataFileError,
+    OfflineError,
+    UnsafeArchiveError,
+)
 
 log = logging.getLogger(__name__)
+
+#: Smallest file whose hash is recorded on first use; smaller ones are never trusted.
+MIN_TOFU_BYTES = 1024
 
 #: Seconds to wait for a connection, and between bytes, on every network call.
 CONNECT_TIMEOUT = 10.0
@@ -124,6 +141,13 @@ def expected_checksum(file: dict[str, Any], tofu: dict[str, Any] | None) -> tupl
     return None
 
 
+def looks_like_html(path: Path) -> bool:
+    """True when the file starts like an HTML page (after optional blanks), not data."""
+    with open(path, "rb") as fh:
+        head = fh.read(512).lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head")) or b"<html" in head[:256]
+
+
 def verify_file(path: Path, file: dict[str, Any], dataset_id: str, tofu: TofuStore) -> str:
     """Check ``path`` against the manifest's checksum and size; return its sha256.
 
@@ -152,9 +176,25 @@ def verify_file(path: Path, file: dict[str, Any], dataset_id: str, tofu: TofuSto
                 f"{algorithm} mismatch for {file['name']} ({path}): expected {digest}, got {actual}. {fix}"
             )
     if record is None and "sha256" not in file:
+        if looks_like_html(path):
+            raise NotDataFileError(
+                f"{file['name']} ({path}) is an HTML page (a sign-in or error page), not the "
+                f"data file; no hash was recorded. {_how_to_get(file)}"
+            )
+        if size < MIN_TOFU_BYTES:
+            log.warning("%s has only %d bytes: too small to trust, so no hash is recorded for it", key, size)
+            return sha256
         tofu.record(key, sha256, size, file.get("url"))
         log.info("recorded sha256 %s for %s (trust on first use)", sha256, key)
     return sha256
+
+
+def _how_to_get(file: dict[str, Any]) -> str:
+    if "download_page" in file:
+        return f"Download it by hand from {file['download_page']} (free sign-in)."
+    if "url" in file:
+        return f"Download it again from {file['url']}."
+    return ""
 
 
 # --------------------------------------------------------------------------- archives
@@ -338,6 +378,12 @@ def fetch_file(
             raise
         return cached
 
+    if "download_page" in file:
+        raise ManualDownloadError(
+            f"{file['name']} of dataset {did} needs a manual download: sign in at "
+            f"{file['download_page']}, download {file['name']} and put it at "
+            f"{_where_to_put(dataset, file, root)}. Then run the command again."
+        )
     url = file["url"]
     if not network_allowed():
         raise OfflineError(
@@ -355,7 +401,7 @@ def fetch_file(
         ) from None
     try:
         verify_file(path, file, did, tofu)
-    except HashMismatchError:
+    except (HashMismatchError, NotDataFileError):
         path.unlink()
         raise
     return path

@@ -3,10 +3,17 @@
 After :func:`harmonise` an AnnData holds
 
 ``.obs``
-    ``dataset``, ``patient``, ``sample``, ``cell_type`` (vocabulary of
+    ``dataset``; ``patient`` (the person: the unit of replication); ``sample`` (one
+    specimen or library of that person: a region, a timepoint, a sort); ``region``
+    (where or when within the patient the sample was taken, as the authors name it,
+    e.g. ``HFC``/``LFC``, ``primary``/``recurrent``, ``A``..``D``; the string ``none``
+    when the design has none, never missing); ``cell_type`` (vocabulary of
     ``signatures/cell_types.yaml``), ``cell_type_author`` (the published label),
-    ``lineage``, ``malignant`` (nullable boolean: True/False/<NA>), ``n_genes``
-    (genes detected) and ``total_linear`` (sum of the linear values).
+    ``state_author`` (the authors' malignant state, e.g. ``AC-like``, for cells whose
+    label is a state; ``none`` otherwise), ``lineage``, ``malignant`` (nullable boolean:
+    True/False/<NA>), ``n_genes`` (genes detected) and ``total_linear`` (sum of the
+    linear values). Without a sample rule the sample is the patient, or
+    ``<patient>_<region>`` when there is a region.
 ``.X``
     ``log1p(x / sum(x) * 1e4)`` per cell, where ``x`` is the linear-scale value
     (raw counts, TPM or CPM): scanpy's ``normalize_total(target_sum=1e4)`` followed
@@ -37,6 +44,7 @@ from .._provenance import package_versions, to_plain
 from ..errors import InputDataError, ManifestError
 from ..knowledge.vocabulary import lineage_of, map_label, vocabulary
 from .genes import harmonise_genes
+from .nongene import is_non_gene, refuse_non_gene_rows
 
 #: Target sum of the per-cell normalisation before ``log1p``.
 TARGET_SUM = 1e4
@@ -135,27 +143,65 @@ def log_normalise(linear, target_sum: float = TARGET_SUM) -> sp.csr_matrix:
     return mat
 
 
-def resolve_field(obs: pd.DataFrame, spec: dict[str, str] | None, what: str) -> pd.Series | None:
-    """Values of one schema field from a column, a regex on the cell id, or a constant."""
+#: The value of ``obs["region"]`` (and ``obs["state_author"]``) when the design has none.
+NONE = "none"
+
+
+def _apply_regex(values: pd.Series, spec: dict[str, Any], pattern: str, what: str, source: str) -> pd.Series:
+    """Format the regex groups of each value; a value that does not match takes ``default``."""
+    rx = re.compile(pattern)
+    fmt = spec.get("format", "{0}")
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    out = []
+    for v in uniques:
+        m = rx.search(str(v))
+        if m is None:
+            if "default" in spec:
+                out.append(spec["default"])
+                continue
+            raise InputDataError(
+                f"{source} {v!r} does not match {pattern!r}, used to read {what}. Fix the "
+                f"regex in the manifest's schema.{what}, or give it a `default`."
+            )
+        groups = m.groups() or (m.group(0),)
+        out.append(fmt.format(*[g if g is not None else "" for g in groups]))
+    mapped = np.array(out + [None], dtype=object)[codes]
+    return pd.Series(mapped, index=values.index, dtype="string")
+
+
+def resolve_field(obs: pd.DataFrame, spec: dict[str, Any] | None, what: str) -> pd.Series | None:
+    """Values of one schema field (patient, sample, region, label) for every cell.
+
+    ``spec`` takes its values from a ``column``, from the cell id (``from_cell_id``: a
+    regex) or a constant ``value``. A ``column`` may also carry a ``regex``. The regex's
+    groups are written through ``format`` (``"MGH{0}"``; several groups ``{0}{1}``); a
+    value the regex does not match takes ``default`` when one is given and is an error
+    otherwise. ``map`` then renames values (e.g. a GEO sample to the authors' patient);
+    values not in it are kept, or become ``map_default`` when one is given.
+    """
     if spec is None:
         return None
+    if "value" in spec:
+        return pd.Series(spec["value"], index=obs.index, dtype="string")
     if "column" in spec:
         if spec["column"] not in obs:
             raise InputDataError(f"No column {spec['column']!r} for {what}; columns are {list(obs.columns)}.")
-        return obs[spec["column"]].astype("string")
-    if "value" in spec:
-        return pd.Series(spec["value"], index=obs.index, dtype="string")
-    pattern = re.compile(spec["from_cell_id"])
-    fmt = spec.get("format", "{0}")
-    values = []
-    for cid in obs.index:
-        m = pattern.search(cid)
-        if m is None:
-            raise InputDataError(
-                f"Cell id {cid!r} does not match {spec['from_cell_id']!r}, used to read {what}."
-            )
-        values.append(fmt.format(*m.groups() or (m.group(0),)))
-    return pd.Series(values, index=obs.index, dtype="string")
+        values = obs[spec["column"]].astype("string")
+        pattern, source = spec.get("regex"), f"Value of column {spec['column']!r}"
+    else:
+        values = pd.Series(obs.index, index=obs.index, dtype="string")
+        pattern, source = spec["from_cell_id"], "Cell id"
+    if pattern is not None:
+        values = _apply_regex(values, spec, pattern, what, source)
+    elif "format" in spec:
+        values = values.map(lambda v: spec["format"].format(v), na_action="ignore").astype("string")
+    if "map" in spec:
+        table = spec["map"]
+        other = spec.get("map_default")
+        values = values.map(lambda v: table.get(v, v if other is None else other), na_action="ignore").astype(
+            "string"
+        )
+    return values
 
 
 def map_cell_types(
@@ -227,6 +273,14 @@ def harmonise(
     linear = to_linear(adata.X, value_type)
     vt = VALUE_TYPES[value_type]
 
+    removed_rows: list[str] = []
+    if linear is not None:
+        refuse_non_gene_rows(linear, adata.var_names, dataset_id)
+        mask = is_non_gene(adata.var_names)
+        if mask.any():  # a small share: drop the rows and say so
+            removed_rows = [str(n) for n in adata.var_names[mask]]
+            adata = adata[:, ~mask].copy()
+            linear = linear[:, np.flatnonzero(~mask)]
     obs = adata.obs.copy()
     work = ad.AnnData(
         X=linear if linear is not None else sp.csr_matrix(adata.X, dtype=np.float32),
@@ -235,6 +289,7 @@ def harmonise(
     )
     if linear is not None:
         work, gene_report = harmonise_genes(work, symbol_column=symbol_column, map_ensembl=map_ensembl)
+        gene_report["non_gene_rows_dropped"] = removed_rows
     else:
         if adata.var_names.has_duplicates:
             raise InputDataError(
@@ -245,6 +300,7 @@ def harmonise(
 
     patient = resolve_field(obs, schema.get("patient"), "patient")
     sample = resolve_field(obs, schema.get("sample"), "sample")
+    region = resolve_field(obs, schema.get("region"), "region")
     author = resolve_field(obs, schema.get("cell_type_author"), "cell_type_author")
     if patient is None:
         raise InputDataError(f"{dataset_id}: no patient field; name the patient column.")
@@ -255,9 +311,10 @@ def harmonise(
         )
     if author is None:
         author = pd.Series(pd.NA, index=obs.index, dtype="string")
-    cell_type, unmapped = map_cell_types(
-        author, schema.get("cell_type_map"), schema.get("cell_type_patterns"), strict_labels
-    )
+    states = schema.get("malignant_states", {})
+    exact = {**(schema.get("cell_type_map") or {}), **{lab: "malignant" for lab in states}}
+    cell_type, unmapped = map_cell_types(author, exact, schema.get("cell_type_patterns"), strict_labels)
+    state = author.map(lambda v: states.get(v, NONE), na_action="ignore").fillna(NONE)
     malignant = cell_type.map(lambda t: vocabulary()[t]["malignant"]).astype("boolean")
     if "malignant" in schema:
         spec = schema["malignant"]
@@ -270,14 +327,19 @@ def harmonise(
     new_obs = pd.DataFrame(index=obs.index)
     new_obs["dataset"] = dataset_id
     new_obs["patient"] = patient.astype(str)
-    new_obs["sample"] = (sample if sample is not None else patient).astype(str)
+    region = (region.fillna(NONE) if region is not None else pd.Series(NONE, index=obs.index)).astype(str)
+    if sample is None:
+        sample = patient.astype(str).where(region == NONE, patient.astype(str) + "_" + region)
+    new_obs["sample"] = sample.astype(str)
+    new_obs["region"] = region
     new_obs["cell_type"] = pd.Categorical(cell_type, categories=list(vocabulary()))
     new_obs["cell_type_author"] = author.astype(str).where(author.notna(), "NA")
     new_obs["lineage"] = cell_type.map(lineage_of).astype(str)
     new_obs["malignant"] = malignant
+    new_obs["state_author"] = state.astype(str)
     for c in keep:
         new_obs[f"author_{c}"] = obs[c].to_numpy()
-    for c in ("dataset", "patient", "sample", "cell_type_author", "lineage"):
+    for c in ("dataset", "patient", "sample", "region", "cell_type_author", "lineage", "state_author"):
         new_obs[c] = new_obs[c].astype("category")
 
     mat = work.X
@@ -308,6 +370,9 @@ def harmonise(
         "cells": {
             "n_cells": int(out.n_obs),
             "n_patients": int(new_obs["patient"].nunique()),
+            "n_samples": int(new_obs["sample"].nunique()),
+            "regions": sorted(new_obs["region"].unique().tolist()),
+            "labels_other": {k: v for k, v in (schema.get("label_notes") or {}).items()},
             "empty_cells": empty,
             "unmapped_labels": unmapped,
             "cell_type_counts": {k: int(v) for k, v in new_obs["cell_type"].value_counts().items() if v},

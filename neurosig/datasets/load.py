@@ -33,6 +33,8 @@ def _rewrite_ids(ids: pd.Index, spec: dict[str, Any] | None) -> pd.Index:
         out = pd.Index([f"{spec['prefix']}{i}" for i in out])
     for old, new in spec.get("replace", []):
         out = out.str.replace(old, new, regex=False)
+    for pattern, new in spec.get("regex_replace", []):
+        out = out.str.replace(pattern, new, regex=True)
     return out
 
 

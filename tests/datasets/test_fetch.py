@@ -16,17 +16,33 @@ import pytest
 
 from neurosig.datasets import fetch as F
 from neurosig.datasets.manifest import get_manifest
-from neurosig.errors import FetchError, HashMismatchError, OfflineError, UnsafeArchiveError
+from neurosig.errors import (
+    FetchError,
+    HashMismatchError,
+    NotDataFileError,
+    OfflineError,
+    UnsafeArchiveError,
+)
 
 from ..conftest import needs_mirror
 
 PAYLOAD = b"gene\tc1\tc2\nA\t1\t2\n" * 200
+#: What a portal serves instead of the file when the user is not signed in.
+SIGN_IN = b"<!DOCTYPE html>\n<html lang='en'><head><title>Sign in</title></head>" + b" " * 3000 + b"</html>\n"
+TINY = b"gene\tc1\nA\t1\n"
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     truncate = False
 
     def do_GET(self):  # noqa: N802
+        if self.path.endswith(("signin", "tiny.tsv")):
+            body = SIGN_IN if self.path.endswith("signin") else TINY
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         body = PAYLOAD[: len(PAYLOAD) // 2] if self.path.endswith("truncated.tsv") else PAYLOAD
         self.send_response(200)
         self.send_header("Content-Length", str(len(PAYLOAD)))  # announces the full size
@@ -135,6 +151,28 @@ def test_trust_on_first_use(server, online, isolated_cache):
     path.write_bytes(PAYLOAD + b"changed")
     with pytest.raises(HashMismatchError):
         F.fetch_file(entry, "x.tsv", progress=False)
+
+
+def test_html_page_is_never_trusted_and_never_kept(server, online, isolated_cache):
+    """A sign-in page served in place of the data is refused, deleted, and no hash recorded,
+    so the real file placed there later is read without a hash error."""
+    entry = dataset(f"{server}/signin")
+    with pytest.raises(NotDataFileError, match="HTML page"):
+        F.fetch_file(entry, "x.tsv", progress=False)
+    assert not (isolated_cache / "toy" / "x.tsv").exists()
+    assert not (isolated_cache / "tofu_hashes.json").exists()
+    (isolated_cache / "toy" / "x.tsv").write_bytes(PAYLOAD)  # the real file, placed by hand
+    assert F.fetch_file(entry, "x.tsv", progress=False).read_bytes() == PAYLOAD
+
+
+def test_implausibly_small_file_gets_no_first_use_hash(server, online, isolated_cache):
+    entry = dataset(f"{server}/tiny.tsv")
+    path = F.fetch_file(entry, "x.tsv", progress=False)
+    assert path.read_bytes() == TINY and not (isolated_cache / "tofu_hashes.json").exists()
+    path.write_bytes(PAYLOAD)  # a later, real copy is accepted and then recorded
+    F.fetch_file(entry, "x.tsv", progress=False)
+    record = json.loads((isolated_cache / "tofu_hashes.json").read_text())
+    assert record["toy/x.tsv"]["sha256"] == hashlib.sha256(PAYLOAD).hexdigest()
 
 
 def test_package_resource_is_verified():

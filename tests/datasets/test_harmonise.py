@@ -95,3 +95,38 @@ def test_h5ad_round_trip(tmp_path):
     back = ad.read_h5ad(tmp_path / "x.h5ad")
     assert back.obs["malignant"].tolist() == [True, False]
     assert back.uns["neurosig"]["dataset_id"] == "t"
+
+
+def test_patient_sample_region_rules():
+    """Region is 'none' without a rule; a regex that misses raises unless a default is given."""
+    a = toy(np.ones((2, 3)), donors=("GSM1_ndGBM-01-A", "GSM2_ndGBM-01-B"))
+    schema = {
+        "patient": {"column": "donor", "regex": "_(ndGBM-\\d+)"},
+        "region": {"column": "donor", "regex": "-([A-Z])$"},
+        "cell_type_author": {"column": "label"},
+    }
+    out = harmonise(a, dataset_id="t", value_type="counts", schema=schema)
+    assert list(out.obs["patient"]) == ["ndGBM-01", "ndGBM-01"]
+    assert list(out.obs["region"]) == ["A", "B"]
+    assert list(out.obs["sample"]) == ["ndGBM-01_A", "ndGBM-01_B"]  # default: patient_region
+    plain = harmonise(toy(np.ones((2, 3))), dataset_id="t", value_type="counts", schema=SCHEMA)
+    assert list(plain.obs["region"]) == ["none", "none"] and list(plain.obs["sample"]) == ["P1", "P2"]
+    bad = {**SCHEMA, "region": {"column": "donor", "regex": "^X(\\d)"}}
+    with pytest.raises(InputDataError, match="does not match.*default"):
+        harmonise(toy(np.ones((2, 3))), dataset_id="t", value_type="counts", schema=bad)
+    mapped = {**SCHEMA, "region": {"column": "donor", "map": {"P1": "primary"}, "map_default": "none"}}
+    out = harmonise(toy(np.ones((2, 3))), dataset_id="t", value_type="counts", schema=mapped)
+    assert list(out.obs["region"]) == ["primary", "none"]
+
+
+def test_malignant_states_give_state_author():
+    schema = {**SCHEMA, "malignant_states": {"AC-like": "AC-like"}}
+    out = harmonise(
+        toy(np.ones((2, 3)), labels=("AC-like", "Macrophage")),
+        dataset_id="t",
+        value_type="counts",
+        schema=schema,
+    )
+    assert list(out.obs["cell_type"]) == ["malignant", "macrophage"]
+    assert list(out.obs["state_author"]) == ["AC-like", "none"]
+    assert out.obs["malignant"].tolist() == [True, False]

@@ -72,6 +72,7 @@ def test_neftel_mgh136_joined_to_ss2_metadata():
     a = load("neftel2019_mgh136")
     assert a.shape[0] == 229 and (a.obs["cell_type"] == "malignant").all()
     assert (a.obs["patient"] == "MGH136").all()
+    assert (a.obs["region"] == "none").all() and (a.obs["sample"] == "MGH136").all()
     # the MGH136- vs MGH136CD45neg- ids joined every cell to its published scores
     assert a.obs["author_MESlike2"].notna().all()
     assert a.uns["neurosig"]["obs_joins"]["IDHwt.GBM.Metadata.SS2.txt"]["cells_missing"] == 0
@@ -86,8 +87,24 @@ def test_darmanis2015_brain():
     counts = a.obs["cell_type"].value_counts()
     assert counts["neuron"] == 131 and counts["astrocyte"] == 62 and counts["microglia"] == 16
     assert counts["other"] == 46 + 110 + 25  # hybrid and fetal cells
-    assert a.obs["patient"].nunique() == 12
+    assert a.obs["patient"].nunique() == 12  # 8 adults (AB_S*), 4 fetal (FB_S*)
+    # cortex and hippocampus of AB_S5 and AB_S8 are two regions of one person
+    assert a.obs.groupby(["patient", "region"], observed=True).size()[["AB_S5", "AB_S8"]].to_dict() == {
+        ("AB_S5", "cortex"): 33,
+        ("AB_S5", "hippocampus"): 11,
+        ("AB_S8", "cortex"): 33,
+        ("AB_S8", "hippocampus"): 25,
+    }
+    assert a.obs["sample"].nunique() == 14
     assert np.all(a.layers["counts"].data == np.round(a.layers["counts"].data))
+    # library sizes are genes only: HTSeq's summary rows (77% of a median cell) are gone
+    assert not {"no_feature", "ambiguous", "alignment_not_unique"} & set(a.var_names)
+    assert a.uns["neurosig"]["parser"]["dropped_summary_rows"] == [
+        "no_feature",
+        "ambiguous",
+        "alignment_not_unique",
+    ]
+    assert a.obs["total_linear"].median() == 519020
     check_scale(a)
 
 

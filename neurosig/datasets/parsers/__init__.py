@@ -97,6 +97,13 @@ PARSERS: dict[str, ParserMeta] = {
         ),
         ParserMeta("table", table.read_table, "obs", ("table",), "delimited table of per-cell metadata"),
         ParserMeta(
+            "excel_table",
+            table.read_excel_table,
+            "obs",
+            ("table",),
+            "Excel sheet of per-cell metadata (GEO xlsx; needs openpyxl)",
+        ),
+        ParserMeta(
             "infercnv_annotations",
             table.read_infercnv_annotations,
             "obs",

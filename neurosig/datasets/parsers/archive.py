@@ -16,6 +16,9 @@ import tarfile
 from pathlib import Path, PurePosixPath
 
 import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 
 from ...errors import ParseError
 from .. import fetch
@@ -33,6 +36,7 @@ def read_tar_of_matrices(
     sample_group: int | str = 1,
     triplet: bool = False,
     options: dict | None = None,
+    resequenced: dict | None = None,
 ) -> ad.AnnData:
     """Parse every matching member of a tar archive and concatenate the samples.
 
@@ -49,6 +53,15 @@ def read_tar_of_matrices(
         Group members into 10x triplets (for ``tenx_mtx``).
     options
         Options passed to the inner parser.
+    resequenced
+        ``{"key": regex, "min_overlap": 0.8}``: libraries whose names give the same
+        ``key`` group 1 (Wang 2022: the SF number, so ``..._SF10099``,
+        ``..._SF10099v2`` and ``..._SF11916_batch2`` group with their first run) and
+        that share at least ``min_overlap`` of their barcodes with the first run are
+        re-sequencing of the same cells: their counts are added cell by cell instead of
+        counting the cells twice. Below the threshold a library is an independent
+        capture and kept. Each decision and overlap is in
+        ``uns["parser"]["resequenced"]``.
     """
     from . import PARSERS  # the registry imports this module: look the inner parser up at call time
 
@@ -83,12 +96,79 @@ def read_tar_of_matrices(
             if sample in samples:
                 raise ParseError(f"{archive}: two members for sample {sample!r}; tighten member_regex.")
             samples[sample] = {key: local}
-    parts = []
+    by_sample, reports = {}, {}
     for sample, paths in sorted(samples.items()):
         if triplet and set(paths) != {"matrix", "barcodes", "features"}:
             raise ParseError(f"{archive}: sample {sample!r} lacks part of its 10x triplet ({sorted(paths)}).")
         part = PARSERS[parser].func(paths, **(options or {}))
+        reports[sample] = dict(part.uns.get("parser", {}))
+        by_sample[sample] = part
+    merged = _merge_resequenced(by_sample, resequenced) if resequenced else {}
+    parts = []
+    for sample, part in by_sample.items():
         part.obs_names = [f"{sample}:{c}" for c in part.obs_names]
         part.obs["sample_from_file"] = sample
         parts.append(part)
-    return ad.concat(parts, join="outer", merge="first", fill_value=0) if len(parts) > 1 else parts[0]
+    out = ad.concat(parts, join="outer", merge="first", fill_value=0) if len(parts) > 1 else parts[0]
+    skipped = {s: r["skipped_lines"] for s, r in reports.items() if r.get("skipped_lines")}
+    out.uns["parser"] = {"name": "tar_of_matrices", "samples": reports, "skipped_lines": skipped}
+    if resequenced:
+        out.uns["parser"]["resequenced"] = merged
+    return out
+
+
+def _feature_keys(a: ad.AnnData) -> pd.Index | None:
+    keys = pd.Index(a.var["gene_ids"]) if "gene_ids" in a.var else a.var_names
+    return None if keys.has_duplicates else keys
+
+
+def _add_counts(base: ad.AnnData, extra: ad.AnnData) -> ad.AnnData:
+    """Cell-by-cell sum of two libraries of the same cells (union of barcodes and features)."""
+    kb, ke = _feature_keys(base), _feature_keys(extra)
+    cells = base.obs_names.union(extra.obs_names, sort=False)
+    feats = kb.union(ke, sort=False)
+    total = sp.csr_matrix((len(cells), len(feats)), dtype=np.float32)
+    for a, keys in ((base, kb), (extra, ke)):
+        coo = sp.coo_matrix(a.X)
+        rows = cells.get_indexer(a.obs_names)[coo.row]
+        cols = feats.get_indexer(keys)[coo.col]
+        total = total + sp.csr_matrix((coo.data, (rows, cols)), shape=total.shape, dtype=np.float32)
+    var = pd.concat([base.var.set_axis(kb), extra.var.set_axis(ke)])
+    names = pd.concat([base.var_names.to_series(index=kb), extra.var_names.to_series(index=ke)])
+    var = var[~var.index.duplicated()].reindex(feats)
+    var.index = pd.Index(names[~names.index.duplicated()].reindex(feats).astype(str))
+    return ad.AnnData(X=total.tocsr(), obs=pd.DataFrame(index=cells), var=var)
+
+
+def _merge_resequenced(by_sample: dict[str, ad.AnnData], rule: dict) -> dict[str, dict]:
+    """Fold re-sequencing runs into the library they re-run (see ``resequenced``)."""
+    pattern = re.compile(rule["key"])
+    min_overlap = float(rule.get("min_overlap", 0.8))
+    groups: dict[str, list[str]] = {}
+    for sample in by_sample:
+        m = pattern.search(sample)
+        if m is not None:
+            groups.setdefault(m.group(1), []).append(sample)
+    decisions: dict[str, dict] = {}
+    for key, names in groups.items():
+        if len(names) < 2:
+            continue
+        # the library named by the key alone is the first run; the others re-run it or not
+        plain = [n for n in names if n.endswith(key)]
+        base = plain[0] if plain else sorted(names)[0]
+        for sample in names:
+            if sample == base:
+                continue
+            run, first = by_sample[sample], by_sample[base]
+            overlap = len(run.obs_names.intersection(first.obs_names)) / max(run.n_obs, 1)
+            record = {"library": base, "barcode_overlap": round(overlap, 4)}
+            if overlap >= min_overlap and _feature_keys(run) is not None and _feature_keys(first) is not None:
+                merged = _add_counts(first, run)
+                merged.uns["parser"] = first.uns.get("parser", {})
+                by_sample[base] = merged
+                del by_sample[sample]
+                record["action"] = "counts added to the library it re-sequences"
+            else:
+                record["action"] = "kept as an independent capture"
+            decisions[sample] = record
+    return decisions

@@ -26,6 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ...errors import InputDataError, ParseError
+from ..nongene import is_non_gene, shares
 from ._text import open_text, unquote
 
 _SEPARATORS = {"tab": "\t", "comma": ",", "space": " ", "\\t": "\t"}
@@ -145,6 +146,7 @@ def read_dense_matrix(
     header: bool = True,
     na_as_zero: bool = False,
     drop_genes_regex: str | None = None,
+    drop_summary_rows: bool = True,
     chunksize: int = 2000,
 ) -> ad.AnnData:
     """Read a dense delimited matrix into AnnData (cells x genes, float32 CSR).
@@ -167,6 +169,11 @@ def read_dense_matrix(
     drop_genes_regex
         Rows whose name matches are removed (e.g. ``^ERCC-`` spike-ins); the number
         removed is recorded in ``uns["parser"]``.
+    drop_summary_rows
+        Remove read-counter summary rows (HTSeq ``__no_feature``/``no_feature``,
+        ``ambiguous``, ``alignment_not_unique``, ``too_low_aQual``, ``not_aligned``;
+        STAR ``N_*``; see ``signatures/non_gene_rows.yaml``) by name; their names and
+        median share of each cell's total are recorded in ``uns["parser"]``.
     chunksize
         Rows read at a time.
     """
@@ -195,6 +202,12 @@ def read_dense_matrix(
         adata.uns["parser"]["dropped_genes"] = int((~keep).sum())
         adata.uns["parser"]["dropped_genes_regex"] = drop_genes_regex
         adata = adata[:, keep].copy()
+    if drop_summary_rows:
+        mask = is_non_gene(adata.var_names)
+        if mask.any():
+            adata.uns["parser"]["dropped_summary_rows"] = [str(n) for n in adata.var_names[mask]]
+            adata.uns["parser"]["summary_rows_share"] = shares(adata.X, mask)
+            adata = adata[:, ~mask].copy()
     return adata
 
 

@@ -19,8 +19,15 @@ def read_table(
     names: list[str] | None = None,
     quotechar: str = '"',
     skiprows: int = 0,
+    index_format: str | None = None,
 ) -> pd.DataFrame:
-    """Read a delimited table of per-cell metadata, indexed by cell id."""
+    """Read a delimited table of per-cell metadata, indexed by cell id.
+
+    ``index_col`` names the id column (a position, or a name; an empty header read by
+    pandas is ``Unnamed: 0``, so position 0 is the robust choice). ``index_format``
+    builds the id from several columns instead, e.g. ``"{Sample}:{Barcode}-1"`` (Wang
+    2022's metadata names sample and barcode apart, the barcode without its ``-1``).
+    """
     path = files["table"]
     with open_text(path) as fh:
         frame = pd.read_csv(
@@ -34,12 +41,58 @@ def read_table(
             keep_default_na=False,
             na_values=["NA", ""],
         )
+    if index_format is not None:
+        try:
+            ids = [index_format.format(**row) for row in frame.to_dict("records")]
+        except KeyError as err:
+            raise ParseError(
+                f"{path}: index_format names column {err}; columns are {list(frame.columns)}."
+            ) from None
+        frame.index = pd.Index(ids, name=None)
+        return frame
     if isinstance(index_col, int):
         index_col = frame.columns[index_col]
     if index_col not in frame.columns:
         raise ParseError(f"{path}: no column {index_col!r}; columns are {list(frame.columns)}.")
     frame.index = pd.Index(unquote(frame[index_col]), name=None)
     frame = frame.drop(columns=[index_col])
+    return frame
+
+
+def read_excel_table(
+    files: dict[str, Path],
+    *,
+    sheet: int | str = 0,
+    skiprows: int = 0,
+    index_col: int | str = 0,
+) -> pd.DataFrame:
+    """Read per-cell metadata from an Excel sheet, indexed by cell id.
+
+    GEO's ``GSE131928_single_cells_tumor_name_and_adult_or_peidatric.xlsx`` (Neftel
+    2019) starts with 43 rows of description before the header (``Sample name``,
+    ``tumour name``, ``adult/pediatric``, ``processed data file``): ``skiprows: 43``.
+    Needs ``openpyxl`` (``pip install 'neurosig[excel]'``).
+    """
+    path = files["table"]
+    try:
+        import openpyxl  # noqa: F401  (pandas' Excel engine)
+    except ModuleNotFoundError:
+        raise ParseError(
+            f"{path} is an Excel file and reading it needs openpyxl: pip install 'neurosig[excel]'"
+        ) from None
+    try:
+        frame = pd.read_excel(path, sheet_name=sheet, skiprows=skiprows, dtype=str)
+    except (ValueError, KeyError, OSError) as err:
+        raise ParseError(f"{path}: not a readable Excel sheet ({err}).") from None
+    frame = frame.dropna(how="all")
+    if isinstance(index_col, int):
+        index_col = frame.columns[index_col]
+    if index_col not in frame.columns:
+        raise ParseError(
+            f"{path}: no column {index_col!r} after skipping {skiprows} rows; columns are "
+            f"{list(frame.columns)}. Check skiprows."
+        )
+    frame.index = pd.Index(unquote(frame.pop(index_col)), name=None)
     return frame
 
 

@@ -2,7 +2,11 @@
 
 The MatrixMarket reader skips every ``%`` line instead of trusting the banner, so the
 malformed header of ``GSM5319529_SF8963_matrix.mtx.gz`` (Wang 2022) still reads; the
-size line and entry count are checked against the data.
+size line and entry count are checked against the data. Some Wang 2022 libraries also
+have damaged data lines (third-party code re-parses them, keeping lines with three
+numbers); with ``on_bad_lines="skip"`` such lines (not three numbers, or indices
+outside the matrix) are skipped, and how many, with examples, is reported in
+``uns["parser"]`` instead of failing the whole dataset.
 """
 
 from __future__ import annotations
@@ -19,7 +23,12 @@ from ...errors import ParseError
 from ._text import open_text
 
 
-def _read_mtx(path: Path) -> sp.coo_matrix:
+def _read_mtx(path: Path, on_bad_lines: str = "error") -> tuple[sp.coo_matrix, dict]:
+    if on_bad_lines == "skip":  # the fast strict reader first; line by line only if damaged
+        try:
+            return _read_mtx(path, "error")
+        except ParseError:
+            pass
     with open_text(path) as fh:
         line = fh.readline()
         skipped = 0
@@ -32,36 +41,76 @@ def _read_mtx(path: Path) -> sp.coo_matrix:
             n_rows, n_cols, nnz = (int(x) for x in line.split())
         except ValueError:
             raise ParseError(f"{path}: size line {line.strip()!r} is not 'rows cols entries'.") from None
-        entries = pd.read_csv(
-            fh,
-            sep=r"\s+",
-            header=None,
-            names=["r", "c", "v"],
-            dtype={"r": np.int64, "c": np.int64, "v": np.float32},
+        if on_bad_lines == "skip":
+            raw = pd.read_csv(
+                fh,
+                sep=r"\s+",
+                header=None,
+                names=["r", "c", "v"],
+                dtype=str,
+                on_bad_lines="skip",
+            )
+        else:
+            try:
+                raw = pd.read_csv(
+                    fh,
+                    sep=r"\s+",
+                    header=None,
+                    names=["r", "c", "v"],
+                    dtype={"r": np.int64, "c": np.int64, "v": np.float32},
+                )
+            except (ValueError, pd.errors.ParserError) as err:
+                raise ParseError(
+                    f"{path}: damaged data lines ({err}). The manifest option on_bad_lines: skip "
+                    "loads the sound entries and reports the skipped lines."
+                ) from None
+    report: dict = {"declared_entries": nnz}
+    if on_bad_lines == "skip":
+        num = raw.apply(pd.to_numeric, errors="coerce")
+        ok = num.notna().all(axis=1)
+        ok &= (num["r"] >= 1) & (num["r"] <= n_rows) & (num["c"] >= 1) & (num["c"] <= n_cols)
+        bad = raw[~ok]
+        entries = num[ok].astype({"r": np.int64, "c": np.int64, "v": np.float32})
+        report.update(
+            read_entries=int(len(entries)),
+            skipped_lines=int(len(bad)) + max(nnz - len(raw), 0),
+            examples=[" ".join(str(x) for x in row if pd.notna(x)) for row in bad.head(3).to_numpy()],
         )
-    if len(entries) != nnz:
-        raise ParseError(
-            f"{path}: the size line announces {nnz} entries but {len(entries)} were read; "
-            "the file is truncated."
-        )
-    if nnz and (
-        entries["r"].max() > n_rows or entries["c"].max() > n_cols or entries[["r", "c"]].min().min() < 1
-    ):
-        raise ParseError(f"{path}: entry indices outside the {n_rows} x {n_cols} matrix.")
-    return sp.coo_matrix(
+    else:
+        entries = raw
+        if len(entries) != nnz:
+            raise ParseError(
+                f"{path}: the size line announces {nnz} entries but {len(entries)} were read; "
+                "the file is truncated or has damaged lines (the manifest option "
+                "on_bad_lines: skip loads what is sound and reports the rest)."
+            )
+        if nnz and (
+            entries["r"].max() > n_rows or entries["c"].max() > n_cols or entries[["r", "c"]].min().min() < 1
+        ):
+            raise ParseError(f"{path}: entry indices outside the {n_rows} x {n_cols} matrix.")
+        report.update(read_entries=int(len(entries)), skipped_lines=0)
+    mat = sp.coo_matrix(
         (entries["v"].to_numpy(), (entries["r"].to_numpy() - 1, entries["c"].to_numpy() - 1)),
         shape=(n_rows, n_cols),
     )
+    return mat, report
 
 
-def read_tenx_mtx(files: dict[str, Path], *, gex_only: bool = True) -> ad.AnnData:
+def read_tenx_mtx(
+    files: dict[str, Path], *, gex_only: bool = True, on_bad_lines: str = "error"
+) -> ad.AnnData:
     """Read a 10x triplet: ``matrix`` (.mtx[.gz]), ``features`` (features.tsv or genes.tsv), ``barcodes``.
 
     ``genes.tsv`` (Cell Ranger 2) has two columns, gene id and symbol; ``features.tsv``
     (Cell Ranger 3+) adds the feature type, and with ``gex_only`` only
     ``Gene Expression`` rows are kept. Symbols become ``var_names``, ids ``var["gene_ids"]``.
+    ``on_bad_lines="skip"`` loads the sound entries of a damaged matrix and reports the
+    skipped lines in ``uns["parser"]`` (``"error"``, the default, refuses the file).
     """
-    mat = _read_mtx(files["matrix"]).T.tocsr()  # cells x genes
+    if on_bad_lines not in ("error", "skip"):
+        raise ParseError(f"on_bad_lines must be 'error' or 'skip', not {on_bad_lines!r}.")
+    coo, report = _read_mtx(files["matrix"], on_bad_lines)
+    mat = coo.T.tocsr()  # cells x genes
     with open_text(files["features"]) as fh:
         feats = pd.read_csv(fh, sep="\t", header=None, dtype=str)
     with open_text(files["barcodes"]) as fh:
@@ -82,6 +131,7 @@ def read_tenx_mtx(files: dict[str, Path], *, gex_only: bool = True) -> ad.AnnDat
     adata = ad.AnnData(X=mat.astype(np.float32), obs=pd.DataFrame(index=pd.Index(barcodes)), var=var)
     if gex_only and "feature_types" in adata.var:
         adata = adata[:, adata.var["feature_types"] == "Gene Expression"].copy()
+    adata.uns["parser"] = {"name": "tenx_mtx", **report}
     return adata
 
 

@@ -81,3 +81,45 @@ def test_unsafe_member_refuses_whole_archive(tmp_path):
             {"archive": path},
             {"member_regex": r"(PJ\d+)", "parser": "ensembl_symbol_matrix"},
         )
+
+
+def _triplet(tar, prefix, barcodes, entries):
+    _add(
+        tar,
+        f"{prefix}_matrix.mtx.gz",
+        f"%%MatrixMarket matrix coordinate integer general\n2 {len(barcodes)} {len(entries)}\n"
+        + "".join(e + "\n" for e in entries),
+    )
+    _add(
+        tar,
+        f"{prefix}_features.tsv.gz",
+        "ENSG00000141510\tTP53\tGene Expression\nENSG00000075624\tACTB\tGene Expression\n",
+    )
+    _add(tar, f"{prefix}_barcodes.tsv.gz", "".join(b + "\n" for b in barcodes))
+
+
+def test_resequenced_library_adds_counts_independent_capture_kept(tmp_path):
+    """Wang 2022 re-runs (SF####v2, SF####_batch2): a library sharing >= 80% of its
+    barcodes with the first run of the same SF number holds the same cells."""
+    path = tmp_path / "GSE174554_RAW.tar"
+    with tarfile.open(path, "w") as tar:
+        _triplet(tar, "GSM1_SF100", ["AAAC-1", "AAAG-1"], ["1 1 4", "2 2 1"])
+        _triplet(tar, "GSM2_SF100v2", ["AAAC-1", "AAAG-1"], ["1 1 6", "1 2 2"])  # same cells
+        _triplet(tar, "GSM3_SF200", ["CCCA-1", "CCCG-1"], ["1 1 1"])
+        _triplet(tar, "GSM3_SF200_batch2", ["TTTA-1", "TTTG-1"], ["2 2 5"])  # other cells
+    a = run_parser(
+        "tar_of_matrices",
+        {"archive": path},
+        {
+            "member_regex": r"^(GSM\d+_SF\d+(?:v\d+|_batch\d+)?)_(matrix\.mtx|barcodes\.tsv|features\.tsv)"
+            r"\.gz$",
+            "triplet": True,
+            "resequenced": {"key": r"_(SF\d+)(?:v\d+|_batch\d+)?$", "min_overlap": 0.8},
+        },
+    )
+    assert a.n_obs == 6  # 2 (SF100, re-run folded in) + 2 + 2
+    decisions = a.uns["parser"]["resequenced"]
+    assert decisions["GSM2_SF100v2"]["action"].startswith("counts added")
+    assert decisions["GSM3_SF200_batch2"]["barcode_overlap"] == 0.0
+    x = a[["GSM1_SF100:AAAC-1", "GSM1_SF100:AAAG-1"], ["TP53", "ACTB"]].X.toarray()
+    np.testing.assert_array_equal(x, [[4 + 6, 0], [2, 1]])

@@ -28,10 +28,23 @@ def test_tirosh_infercnv_matrix_real_bytes(mirror):
 
 @needs_mirror
 def test_darmanis2015_counts_real_bytes(mirror):
-    a = run_parser("dense_matrix", {"matrix": mirror / "darmanis2015_brain" / "data.csv.gz"})
-    assert a.shape == (466, 22088)
+    """The mirrored GSE67835 matrix ends with HTSeq's no_feature, ambiguous and
+    alignment_not_unique rows: dropped by name, their share of each cell reported."""
+    path = mirror / "darmanis2015_brain" / "data.csv.gz"
+    a = run_parser("dense_matrix", {"matrix": path})
+    assert a.shape == (466, 22085)
     assert a.obs_names[0] == "GSM1657871"
     assert np.all(a.X.data == np.round(a.X.data))
+    report = a.uns["parser"]
+    assert report["dropped_summary_rows"] == ["no_feature", "ambiguous", "alignment_not_unique"]
+    # 36-96% of each cell's total, median 77%, as the issue measured
+    assert 0.76 < report["summary_rows_share"]["median_share"] < 0.77
+    assert 0.95 < report["summary_rows_share"]["max_share"] < 0.96
+    ref = pd.read_csv(path, sep="\t", index_col=0)  # pandas reads the file natively
+    ref = ref.drop(index=["no_feature", "ambiguous", "alignment_not_unique"])
+    np.testing.assert_array_equal(np.asarray(a.X.sum(axis=1)).ravel(), ref.sum(axis=0).to_numpy())
+    kept = run_parser("dense_matrix", {"matrix": path}, {"drop_summary_rows": False})
+    assert kept.shape == (466, 22088) and "no_feature" in kept.var_names
 
 
 def test_gse70630_layout_single_quotes_and_na(tmp_path):

@@ -92,3 +92,21 @@ def test_h5_v3_matches_scanpy(tmp_path):
     assert list(a.var_names) == list(ref.var_names) == NAMES
     np.testing.assert_array_equal(a.X.toarray(), ref.X.toarray())
     assert list(a.obs_names) == BARCODES
+
+
+def test_damaged_data_lines_refused_or_skipped_and_reported(tmp_path):
+    """Some Wang 2022 matrices have damaged data lines; third-party code keeps the lines
+    with three numbers. By default the file is refused; with on_bad_lines=skip the sound
+    entries load (equal to scanpy on the repaired file) and the skipped lines are reported."""
+    files = _write(tmp_path / "m", True)
+    lines = gzip.open(files["matrix"], "rt").read().splitlines()
+    damaged = lines[:4] + ["2 x1 7", "3"] + lines[4:]
+    with gzip.open(files["matrix"], "wt") as fh:
+        fh.write("\n".join(damaged) + "\n")
+    with pytest.raises(ParseError, match="on_bad_lines: skip"):
+        run_parser("tenx_mtx", files)
+    a = run_parser("tenx_mtx", files, {"on_bad_lines": "skip"})
+    np.testing.assert_array_equal(a.X.toarray(), DENSE.T)
+    report = a.uns["parser"]
+    assert report["skipped_lines"] == 2 and report["read_entries"] == int((DENSE > 0).sum())
+    assert report["examples"][0] == "2 x1 7"
