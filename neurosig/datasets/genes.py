@@ -178,6 +178,12 @@ def harmonise_genes(
             "signatures are human. Map mouse genes to human orthologs first (e.g. with "
             "Ensembl BioMart or pybiomart), then load the result."
         )
+    # a few human genes written in mouse case (Cd274) would silently miss every signature
+    # that holds them: list them (the loader warns); upper-casing is the user's call
+    human = gene_tables().symbols
+    mouse_case = [n for n in names if _MOUSE_RE.match(n) and n not in human and n.upper() in human]
+    report["mouse_case_symbols"] = len(mouse_case)
+    report["mouse_case_examples"] = mouse_case[:20]
     renamed: dict[str, str] = {}
     if rename_aliases:
         tables = gene_tables()
