@@ -159,8 +159,7 @@ def own_folder(out: str | Path, keep: Iterable[str] = ()) -> Iterator[Path]:
         except BlockingIOError:
             os.close(fd)
             raise InputDataError(
-                f"Another neurosig run is writing into {out}; wait for it to finish or choose "
-                "another --out."
+                f"Another neurosig run is writing into {out}; wait for it to finish or choose another --out."
             ) from None
         try:  # the previous holder may have removed the file between our open and lock
             same = os.fstat(fd).st_ino == os.stat(lock_path).st_ino
