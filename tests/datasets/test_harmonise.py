@@ -95,3 +95,11 @@ def test_h5ad_round_trip(tmp_path):
     back = ad.read_h5ad(tmp_path / "x.h5ad")
     assert back.obs["malignant"].tolist() == [True, False]
     assert back.uns["neurosig"]["dataset_id"] == "t"
+
+
+@pytest.mark.parametrize("missing", ["nan", "NaN", "NA", "None", ""])
+def test_patient_written_as_missing_text_is_refused(missing):
+    """`astype(str)` writes a missing patient as 'nan': it used to become a patient."""
+    x = [[1, 2, 3], [4, 5, 6]]
+    with pytest.raises(InputDataError, match=r"1 cells have no patient id \(written as"):
+        harmonise(toy(x, donors=("P1", missing)), dataset_id="t", value_type="counts", schema=SCHEMA)
