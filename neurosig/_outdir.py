@@ -135,6 +135,7 @@ def own_folder(out: str | Path, keep: Iterable[str] = ()) -> Iterator[Path]:
     its export step enters again). ``keep``: patterns of files in the folder that belong to
     the caller and stay (neither refused nor removed).
     """
+    created = not Path(out).exists()
     out = check_writable(out).resolve()
     if out in _HELD:
         _HELD[out] += 1
@@ -177,3 +178,6 @@ def own_folder(out: str | Path, keep: Iterable[str] = ()) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             lock_path.unlink()
         os.close(fd)
+        if created:  # a run that failed before writing anything leaves no empty folder behind
+            with contextlib.suppress(OSError):
+                out.rmdir()

@@ -93,6 +93,13 @@ def harmonise(
         dataset = dataset or default_dataset()
         adata = load(dataset, progress=progress)
         source = {"dataset": dataset}
+        unmapped = list(_keys.record(adata).get(_keys.CELLS, {}).get("unmapped_labels", []))
+        if unmapped:  # a manifest entry that lets unmapped labels through (schema.unmapped_labels)
+            notice(
+                adata,
+                f"{len(unmapped)} author labels map to no cell type ({', '.join(map(str, unmapped[:10]))}"
+                f"{', ...' if len(unmapped) > 10 else ''}): their cells are annotated by markers",
+            )
     adata.uns[_keys.UNS][_keys.SOURCE] = source
     adata.uns[_keys.UNS][_keys.RUN_PARAMETERS] = {
         "dataset": dataset or "",

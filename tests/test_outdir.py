@@ -59,3 +59,9 @@ def test_two_runs_into_one_folder_at_once_are_refused(tmp_path):
                 pass
     with own_folder(tmp_path), own_folder(tmp_path):  # one run may enter its own folder again
         pass
+
+
+def test_a_run_that_fails_before_writing_leaves_no_folder(tmp_path):
+    with pytest.raises(RuntimeError), own_folder(tmp_path / "new"):
+        raise RuntimeError("harmonise failed")
+    assert not (tmp_path / "new").exists()
