@@ -1,7 +1,9 @@
 """Write files so that nothing half-written is ever left behind.
 
 Every output goes to a temporary name in the destination folder and is renamed
-into place only when complete (``os.replace`` is atomic on one file system).
+into place only when complete (``os.replace`` is atomic on one file system). The file
+gets the mode a plain ``open()`` would give it (``0666`` less the user's umask), not
+``mkstemp``'s private ``0600``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,13 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -29,6 +38,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         dir=path.parent,
     )
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result gets the user's usual mode
     tmp_path = Path(tmp)
     try:
         yield tmp_path

@@ -60,6 +60,8 @@ PSEUDOBULK = "pseudobulk"
 COMMUNICATION = "communication"
 #: claim tests: evidence, per-patient rows (claims)
 CLAIMS = "claims"
+#: what the run changed or could not do, one sentence each: warned and shown atop the report
+NOTICES = "notices"
 #: the simulator's parameters and planted truth (sim)
 SIMULATION = "simulation"
 

@@ -31,15 +31,18 @@ from pathlib import Path
 from typing import Any
 
 import anndata as ad
+import numpy as np
 import pandas as pd
 
 from . import _keys
 from ._atomic import atomic_path
+from ._outdir import own_folder
 from ._provenance import file_hash
 from .annotate import NEFTEL_STATES, needs_annotation
 from .datasets import default_dataset, fetch_dataset, get_manifest, load, load_h5ad
-from .errors import FetchError, InputDataError
+from .errors import InputDataError, OfflineError
 from .export import write_run
+from .export.run import WORKFLOW_FILES
 from .tl import annotate, communicate, neftel_states, score, test_claims
 
 log = logging.getLogger(__name__)
@@ -55,39 +58,59 @@ def harmonise(
     value_type: str | None = None,
     name: str | None = None,
     progress: bool = True,
+    patient: str | None = None,
+    symbol_column: str | None = None,
+    map_ensembl: bool = False,
 ) -> ad.AnnData:
     """Stage *harmonise*: a manifest dataset or a user h5ad in neurosig's schema.
 
     The source (dataset id, or path and sha256 of the h5ad) is recorded in
     ``.uns["neurosig"]["source"]``. ``name`` names a user h5ad's dataset (default: the
-    file's stem).
+    file's stem); ``patient``, ``symbol_column`` and ``map_ensembl`` are those of
+    :func:`neurosig.datasets.load_h5ad`.
     """
     if input is not None and dataset is not None:
         raise ValueError("Give either a dataset id or an input h5ad, not both.")
     if input is not None:
-        if not patient_key:
-            raise ValueError("--input needs --patient-key: the .obs column naming each cell's patient.")
+        if not patient_key and not patient:
+            raise ValueError(
+                "--input needs --patient-key (the .obs column naming each cell's patient) or, for a "
+                "single-sample file, --patient NAME."
+            )
         adata = load_h5ad(
             input,
-            patient_key=patient_key,
+            patient_key=patient_key or None,
+            patient=patient,
             label_key=label_key,
             sample_key=sample_key,
             value_type=value_type,
             dataset_id=name or Path(input).stem,
+            symbol_column=symbol_column,
+            map_ensembl=map_ensembl,
         )
         source: dict[str, Any] = {"input": str(input), "sha256": file_hash(input)}
     else:
         dataset = dataset or default_dataset()
         adata = load(dataset, progress=progress)
         source = {"dataset": dataset}
+        unmapped = list(_keys.record(adata).get(_keys.CELLS, {}).get("unmapped_labels", []))
+        if unmapped:  # a manifest entry that lets unmapped labels through (schema.unmapped_labels)
+            notice(
+                adata,
+                f"{len(unmapped)} author labels map to no cell type ({', '.join(map(str, unmapped[:10]))}"
+                f"{', ...' if len(unmapped) > 10 else ''}): their cells are annotated by markers",
+            )
     adata.uns[_keys.UNS][_keys.SOURCE] = source
     adata.uns[_keys.UNS][_keys.RUN_PARAMETERS] = {
         "dataset": dataset or "",
         "input": str(input or ""),
         "patient_key": patient_key or "",
+        "patient": patient or "",
         "label_key": label_key or "",
         "sample_key": sample_key or "",
         "value_type": value_type or "",
+        "symbol_column": symbol_column or "",
+        "map_ensembl": bool(map_ensembl),
     }
     return adata
 
@@ -108,8 +131,14 @@ def run(
     seed: int = 0,
     n_perms: int = 1000,
     progress: bool = True,
+    patient: str | None = None,
+    symbol_column: str | None = None,
+    map_ensembl: bool = False,
 ) -> dict[str, Path]:
     """Run neurosig on one dataset and write its outputs to ``out``.
+
+    The output folder is checked (writable, not under a file, holding nothing but an
+    earlier run's files) and locked before any work; see :mod:`neurosig._outdir`.
 
     Parameters
     ----------
@@ -119,7 +148,7 @@ def run(
         Manifest id; default: :func:`neurosig.datasets.default_dataset`.
     input
         A user h5ad instead of a manifest dataset (needs ``patient_key``).
-    patient_key, label_key, sample_key, value_type
+    patient_key, label_key, sample_key, value_type, patient, symbol_column, map_ensembl
         How to read the user h5ad (see :func:`neurosig.datasets.load_h5ad`).
     seed
         Seed of annotation, control-gene sampling in scoring and the communication shuffles.
@@ -133,22 +162,27 @@ def run(
     Paths of the files written, by name.
     """
     start = time.perf_counter()
+    check_n_perms(n_perms)
     say = _progress(progress, len(STAGES) + 1)
-    with say("harmonise"):
-        adata = harmonise(
-            dataset=dataset,
-            input=input,
-            patient_key=patient_key,
-            label_key=label_key,
-            sample_key=sample_key,
-            value_type=value_type,
-            progress=progress,
-        )
-    for name in list(STAGES)[1:]:
-        with say(name):
-            STAGES[name](adata, seed=seed, n_perms=n_perms, progress=progress)
-    with say("export"):
-        written = write_run(adata, out, started=start)
+    with own_folder(out, keep=WORKFLOW_FILES):
+        with say("harmonise"):
+            adata = harmonise(
+                dataset=dataset,
+                input=input,
+                patient_key=patient_key,
+                label_key=label_key,
+                sample_key=sample_key,
+                value_type=value_type,
+                progress=progress,
+                patient=patient,
+                symbol_column=symbol_column,
+                map_ensembl=map_ensembl,
+            )
+        for name in list(STAGES)[1:]:
+            with say(name):
+                STAGES[name](adata, seed=seed, n_perms=n_perms, progress=progress)
+        with say("export"):
+            written = write_run(adata, out, started=start)
     if progress:
         print(f"neurosig: {len(written)} files in {Path(out).resolve()} (open report.html)", file=sys.stderr)
     return written
@@ -177,11 +211,31 @@ class _progress:
         return False
 
 
+def notice(adata: ad.AnnData, text: str) -> None:
+    """Warn about something the run changed or could not do, and list it for the report's top."""
+    warnings.warn(text, UserWarning, stacklevel=3)
+    store = _keys.store(adata)
+    store[_keys.NOTICES] = [*map(str, store.get(_keys.NOTICES, [])), text]  # a read h5ad gives an array
+
+
+def check_n_perms(n_perms: Any) -> int:
+    """Refuse a number of shuffles that gives no valid p-value (negative, 1, not an integer)."""
+    if isinstance(n_perms, bool) or not isinstance(n_perms, int | np.integer) or n_perms < 0 or n_perms == 1:
+        raise InputDataError(
+            f"n_perms={n_perms!r}: the communication test needs an integer number of label "
+            "shuffles, at least 2 (default 1000; 0 skips the test and leaves p-values empty)."
+        )
+    return int(n_perms)
+
+
 def annotate_if_needed(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
     """Annotate by markers and copy number when some cells lack author labels.
 
     Without a normal reference (or gene positions) the copy-number step is skipped with a
-    warning and recorded; cell types still come from markers.
+    warning and recorded; cell types still come from markers. When the markers cannot
+    annotate these data either (too few cells or marker genes, one cluster), the cells
+    without author labels stay ``unknown`` with a warning, and the run goes on with what
+    the labels allow.
     """
     _record(adata, seed=seed)
     if not needs_annotation(adata):
@@ -192,8 +246,22 @@ def annotate_if_needed(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
     try:
         annotate(adata, seed=seed)
     except InputDataError as err:
-        warnings.warn(f"copy-number step skipped: {err}", UserWarning, stacklevel=2)
-        annotate(adata, seed=seed, call_cnv=False)
+        notice(adata, f"copy-number step skipped: {err}")
+        try:
+            annotate(adata, seed=seed, call_cnv=False)
+        except InputDataError as err2:
+            n = int((adata.obs["cell_type"].astype(str) == "unknown").sum())
+            notice(
+                adata,
+                f"marker annotation not possible ({err2}); {n} of {adata.n_obs} cells without an "
+                "author label stay 'unknown' and count in no cell type",
+            )
+            adata.obs["cell_type_source"] = pd.Categorical(
+                np.where(adata.obs["cell_type"].astype(str) == "unknown", "none", "author"),
+                categories=["author", "markers", "cnv", "none"],
+            )
+            _keys.store(adata)[_keys.ANNOTATION] = {"not_run": str(err2), "n_unknown": n}
+            return
         adata.uns[_keys.UNS][_keys.ANNOTATION]["cnv_skipped"] = str(err)
 
 
@@ -210,8 +278,21 @@ def score_cells(
     """
     _record(adata, seed=seed)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # refused low-coverage sets are recorded in .uns
+        warnings.simplefilter("ignore")  # refused low-coverage sets are recorded in .uns, summed up below
         scores = score(adata, None, method="score_genes", seed=seed, progress=progress)
+    rec = _keys.record(adata)[_keys.SCORES][_keys.SCORE_GENES]
+    refused = dict(rec.get("refused", {}))
+    if refused:
+        cov = rec["coverage"]
+        worst = sorted(refused, key=lambda sid: cov[sid]["fraction"])[:5]
+        notice(
+            adata,
+            f"{len(refused)} of {len(cov)} signatures not scored: too few of their genes are in the data "
+            f"({adata.n_vars:,} genes; a signature needs at least {rec['min_genes']} genes and "
+            f"{rec['min_coverage']:.0%} of its genes), e.g. "
+            + ", ".join(f"{sid} {cov[sid]['n_found']}/{cov[sid]['n_genes']}" for sid in worst)
+            + ". The report's coverage table lists every signature",
+        )
     if all(m in scores.columns for ms in NEFTEL_STATES.values() for m in ms):
         neftel_states(adata, method=states_method, seed=seed, progress=progress)
 
@@ -227,18 +308,28 @@ def communicate_cells(
     cannot run (a single cell type, too few resource genes) is recorded in
     ``.uns["neurosig"]["communication"]["not_run"]`` with the reason, and warned about.
     """
+    check_n_perms(n_perms)
     _record(adata, seed=seed, n_perms=n_perms)
+    if _keys.record(adata).get("value_type") == "centred_log":
+        text = (
+            "communication not inferred: the values are centred per gene (value_type centred_log), "
+            "so a ligand's or receptor's mean expression has no meaning (it can be negative). "
+            "Give linear or log-normalised values for communication"
+        )
+        notice(adata, text)
+        _keys.store(adata)[_keys.COMMUNICATION] = {"not_run": text}
+        return
     try:
         try:
             communicate(
                 adata, "cell_type", sample_key="patient", n_perms=n_perms, seed=seed, progress=progress
             )
-        except FetchError as err:
-            warnings.warn(
-                f"CellPhoneDB v5 is not available ({err}); using liana's consensus resource, which "
-                "has no metabolite ligands (glutamate, noradrenaline, adenosine, PGE2).",
-                UserWarning,
-                stacklevel=2,
+        except OfflineError as err:  # missing, never corrupt: a file failing its checksum raises
+            notice(
+                adata,
+                f"CellPhoneDB v5 is not available ({err}); communication uses liana's consensus "
+                "resource instead, which has no metabolite ligands (glutamate, noradrenaline, "
+                "adenosine, PGE2), so the claims on them are not testable",
             )
             communicate(
                 adata,
@@ -250,7 +341,7 @@ def communicate_cells(
                 progress=progress,
             )
     except InputDataError as err:
-        warnings.warn(f"communication not inferred: {err}", UserWarning, stacklevel=2)
+        notice(adata, f"communication not inferred: {err}")
         adata.uns[_keys.UNS][_keys.COMMUNICATION] = {"not_run": str(err)}
 
 

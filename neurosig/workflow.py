@@ -11,6 +11,7 @@ a killed run is released when no other ``neurosig workflow`` holds this folder.
 from __future__ import annotations
 
 import fcntl
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -72,13 +73,59 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
         config = yaml.safe_load(fh) or {}
     if not config.get("datasets") and not config.get("inputs"):
         raise InputDataError(f"{path} lists no datasets and no inputs; add e.g. 'datasets: [default]'.")
-    for name, spec in (config.get("inputs") or {}).items():
-        if not isinstance(spec, dict) or "path" not in spec or "patient_key" not in spec:
+    inputs = config.get("inputs") or {}
+    if not isinstance(inputs, dict):
+        raise InputDataError(
+            f"inputs in {path} must map a name to its file, e.g. 'my_cohort: {{path: ...}}'."
+        )
+    for name, spec in inputs.items():
+        if not isinstance(spec, dict) or "path" not in spec or not ({"patient_key", "patient"} & set(spec)):
             raise InputDataError(
-                f"inputs.{name} in {path} needs 'path' and 'patient_key' (and optionally label_key, "
-                "sample_key, value_type)."
+                f"inputs.{name} in {path} needs 'path' and 'patient_key' (or 'patient' for a "
+                f"single-sample file), and optionally {', '.join(INPUT_KEYS[2:])}."
+            )
+        unknown = sorted(set(spec) - {"path", *INPUT_KEYS})
+        if unknown:
+            raise InputDataError(
+                f"inputs.{name} in {path}: unknown keys {unknown}; keys are path, {', '.join(INPUT_KEYS)}."
+            )
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", str(name)):
+            raise InputDataError(
+                f"inputs name {name!r} in {path}: use letters, digits, '_', '.' or '-' (it names a folder)."
+            )
+        file = Path(str(spec["path"])).expanduser()
+        if not file.is_file():
+            raise InputDataError(
+                f"inputs.{name} in {path}: no file {file.resolve()} (a relative path is read from the "
+                "folder the workflow runs in)."
             )
     return config
+
+
+#: Keys of a config ``inputs:`` entry besides ``path`` (the options of ``neurosig run --input``).
+INPUT_KEYS = (
+    "patient_key",
+    "patient",
+    "label_key",
+    "sample_key",
+    "value_type",
+    "symbol_column",
+    "map_ensembl",
+)
+
+
+def check_config(path: str | Path | None = None) -> list[str]:
+    """Everything that can be checked before Snakemake starts; the dataset and input names.
+
+    A misspelled manifest id, datasets that share cells, a missing input file or an input
+    named like a dataset raise one clear error here instead of a Snakemake traceback.
+    """
+    config = load_config(path)
+    datasets = resolve_datasets(config.get("datasets") or [])
+    clash = sorted(set(datasets) & set(config.get("inputs") or {}))
+    if clash:
+        raise InputDataError(f"inputs {clash} are named like manifest datasets of the config; rename them.")
+    return datasets + list(config.get("inputs") or {})
 
 
 def snakemake_command(
@@ -124,6 +171,7 @@ def run_workflow(
         raise InputDataError(
             "The workflow needs Snakemake: pip install 'neurosig[workflow]' (snakemake and its SLURM plugin)."
         ) from None
+    check_config(config)
     settings = load_config(config)
     results = Path(settings.get("results", "results/workflow"))
     Path(".snakemake").mkdir(exist_ok=True)
@@ -146,5 +194,11 @@ def run_workflow(
             file=sys.stderr,
         )
     elif status != 0:
-        print(f"neurosig: the workflow failed; see the logs in {results.resolve() / 'logs'}", file=sys.stderr)
+        logs = results.resolve() / "logs"
+        where = (
+            f"see the failed job's log above and the logs in {logs}"
+            if logs.is_dir()
+            else "see Snakemake's message above (no job had started, so there are no logs)"
+        )
+        print(f"neurosig: the workflow failed; {where}", file=sys.stderr)
     return status

@@ -68,3 +68,44 @@ def default_run(tmp_path_factory, offline_session) -> Path:
     out = tmp_path_factory.mktemp("default_run")
     run(out, seed=0, n_perms=E2E_PERMS, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def published_h5ad(tmp_path_factory, offline_session) -> Path:
+    """A user's h5ad of a published study: 100 cells x 2,000 genes, dense log2(TPM/10+1).
+
+    Built from the Tirosh et al. 2016 oligodendroglioma cells shipped in the infercnvpy
+    wheel, laid out as a user who read GEO's GSE70630 processed table would hold it: the
+    values on the table's own scale, log2(TPM/10+1) (the paper's Methods; GEO's file
+    header says "log2(TPM/10+1)"), in a dense float32 X (``sc.read_text`` gives a dense
+    matrix), the donor in ``obs["donor"]`` and the authors' labels in ``obs["celltype"]``
+    as published (``malignant_MGH36``, ``Oligodendrocytes (non-malignant)``,
+    ``Microglia/Macrophage``: the malignant ones name no vocabulary term). 100 cells drawn
+    with seed 0; the 2,000 genes most expressed on average, in their original order.
+    """
+    import anndata as ad
+    import numpy as np
+    import pandas as pd
+
+    from neurosig.datasets import load
+
+    src = load("tirosh2016_oligodendroglioma_infercnvpy")
+    rng = np.random.default_rng(0)
+    cells = np.sort(rng.choice(src.n_obs, 100, replace=False))
+    tpm = src.layers["tpm"][cells].toarray()
+    genes = np.sort(np.argsort(-tpm.mean(axis=0), kind="stable")[:2000])
+    obs = pd.DataFrame(
+        {
+            "donor": src.obs["patient"].astype(str).to_numpy()[cells],
+            "celltype": src.obs["cell_type_author"].astype(str).to_numpy()[cells],
+        },
+        index=src.obs_names[cells],
+    )
+    user = ad.AnnData(
+        X=np.log2(tpm[:, genes] / 10 + 1).astype(np.float32),
+        obs=obs,
+        var=pd.DataFrame(index=src.var_names[genes]),
+    )
+    path = tmp_path_factory.mktemp("published") / "tirosh_user.h5ad"
+    user.write_h5ad(path)
+    return path

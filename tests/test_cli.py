@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import anndata as ad
 import pandas as pd
@@ -298,3 +301,107 @@ def test_test_command_pools_two_datasets(tmp_path):
         main, ["test", "tirosh2016_oligodendroglioma", "--out", str(out), "--only", "Z9"]
     )
     assert bad.exit_code != 0 and "Unknown claim ids" in bad.output
+
+
+def _neurosig(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    """The installed command as a user runs it (warnings reach the terminal as they would)."""
+    return subprocess.run(
+        [sys.executable, "-m", "neurosig", *args], capture_output=True, text=True, cwd=cwd, env=os.environ
+    )
+
+
+def test_published_user_h5ad_runs_to_the_end_and_owns_its_folder(published_h5ad, tmp_path):
+    """100 cells x 2,000 genes, dense log2(TPM/10+1), the authors' labels: to the end.
+
+    Before: the dense X crashed without --value-type (memoryview); unmapped labels and the
+    57 refused signatures went unmentioned; every file was mode 0600; a rerun left the
+    older run's files beside the new ones.
+    """
+    out = tmp_path / "out"
+    user = ["run", "--input", str(published_h5ad), "--patient-key", "donor", "--label-key", "celltype"]
+    result = CliRunner().invoke(main, [*user, "--out", str(out), "--no-progress"])
+    assert result.exit_code == 2 and "--value-type" in result.output and "Traceback" not in result.output
+    args = [*user, "--value-type", "log2_tpm10", "--n-perms", "50", "--no-progress"]
+    result = _neurosig(*args, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    said = result.stderr
+    assert "warning: tirosh_user: 4 author labels map to no cell type (malignant_93" in said
+    assert "signatures not scored: too few of their genes are in the data (2,000 genes" in said
+    html = (out / "report.html").read_text()
+    top = html[html.index('<section id="notices">') : html.index('<section id="summary">')]
+    assert "malignant_MGH36" in top and "signatures not scored" in top
+    cells = ad.read_h5ad(out / "cells.h5ad")
+    assert cells.n_obs == 100 and set(cells.obs["cell_type_source"]) <= {"author", "markers", "cnv"}
+    files = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
+    prov = json.loads((out / "provenance.json").read_text())
+    assert set(prov["outputs"]) == files - {"provenance.json"}
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {oct(p.stat().st_mode & 0o777) for p in out.rglob("*") if p.is_file()} == {oct(0o666 & ~umask)}
+
+    # an older run's plot, listed by its provenance: the next run into the folder removes it
+    (out / "forest").mkdir(exist_ok=True)
+    (out / "forest" / "C99.png").write_bytes(b"old")
+    prov["outputs"]["forest/C99.png"] = "0"
+    (out / "provenance.json").write_text(json.dumps(prov))
+    result = CliRunner().invoke(main, ["stage", "export", str(out / "cells.h5ad"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert not (out / "forest" / "C99.png").exists()
+    files = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
+    assert set(json.loads((out / "provenance.json").read_text())["outputs"]) == files - {"provenance.json"}
+
+    # another program's file: refused before any work
+    (out / "my_notes.txt").write_text("mine")
+    result = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert result.exit_code == 2 and "my_notes.txt" in result.output and "[1/6]" not in result.output
+    assert (out / "provenance.json").exists()
+
+
+def test_bad_out_and_n_perms_are_refused_before_the_pipeline(published_h5ad, tmp_path):
+    """An --out under a file failed only after the whole pipeline ran; --n-perms -5 gave p = 0."""
+    (tmp_path / "afile").write_text("x")
+    args = ["run", "--input", str(published_h5ad), "--patient-key", "donor", "--value-type", "log2_tpm10"]
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "afile" / "o")])
+    assert result.exit_code == 2 and "afile is a file" in result.output and "[1/6]" not in result.output
+    for n in ("-5", "1"):
+        result = CliRunner().invoke(main, [*args, "--n-perms", n, "--out", str(tmp_path / "o")])
+        assert result.exit_code == 2 and "at least 2" in result.output and "[1/6]" not in result.output
+
+
+def test_analysis_commands_refuse_an_unharmonised_h5ad(published_h5ad, tmp_path):
+    """`annotate` crashed (integer bins ... infinity) and `score`/`communicate` read linear or
+    published-log values as log-normalised (scores up to 1,294)."""
+    for command in (["annotate"], ["score"], ["communicate"]):
+        out = tmp_path / ("c" if command == ["communicate"] else "x.h5ad")
+        result = CliRunner().invoke(main, [*command, str(published_h5ad), "--out", str(out)])
+        assert result.exit_code == 2, (command, result.output)
+        assert "not in neurosig's schema" in result.output and "neurosig stage harmonise" in result.output
+    harmonised = tmp_path / "h.h5ad"
+    result = CliRunner().invoke(
+        main,
+        ["stage", "harmonise", "--input", str(published_h5ad), "--patient", "MGH_x", "--value-type"]
+        + ["log2_tpm10", "--out", str(harmonised)],
+    )
+    assert result.exit_code == 0 and "1 patients" in result.output, result.output
+    a = ad.read_h5ad(harmonised)
+    a.X = a.layers["tpm"]  # X replaced by linear values after harmonising
+    a.write_h5ad(harmonised)
+    result = CliRunner().invoke(main, ["score", str(harmonised), "--out", str(tmp_path / "y.h5ad")])
+    assert result.exit_code == 2 and "X was replaced after harmonising" in result.output
+
+
+def test_ensembl_ids_can_be_read_with_the_options_the_advice_names(published_h5ad, tmp_path):
+    """The Ensembl-id error advertised --symbol-column and --map-ensembl, which did not exist."""
+    user = ad.read_h5ad(published_h5ad)
+    user.var["feature_symbol"] = user.var_names.to_numpy()
+    user.var_names = [f"ENSG{i:011d}" for i in range(user.n_vars)]
+    user.write_h5ad(tmp_path / "ens.h5ad")
+    base = ["stage", "harmonise", "--input", str(tmp_path / "ens.h5ad"), "--patient-key", "donor"]
+    base += ["--value-type", "log2_tpm10", "--out", str(tmp_path / "h.h5ad")]
+    result = CliRunner().invoke(main, base)
+    assert result.exit_code == 2 and "--symbol-column" in result.output and "--map-ensembl" in result.output
+    result = CliRunner().invoke(main, [*base, "--symbol-column", "feature_symbol"])
+    assert result.exit_code == 0, result.output
+    assert "HLA-A" in ad.read_h5ad(tmp_path / "h.h5ad").var_names
+    result = CliRunner().invoke(main, [*base, "--map-ensembl"])  # made-up ids map to nothing, but run
+    assert result.exit_code == 0, result.output

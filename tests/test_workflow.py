@@ -135,30 +135,50 @@ def test_killed_workflow_resumes_and_matches_a_direct_run(tmp_path, default_run)
 
 
 def test_user_h5ad_inputs_reach_the_stage_commands(tmp_path):
-    """A config's `inputs:` entry: the planned commands read the file with its keys, and the
-    fetch and harmonise stages run on it under the entry's name."""
+    """A config's `inputs:` entry runs through Snakemake's own fetch and harmonise jobs.
+
+    Before, the fetch rule passed --patient-key to `stage fetch` (which takes none) and the
+    path went unquoted into the shell, so an `inputs:` entry never worked; the test then ran
+    the stage commands by hand and missed it. The path here has a space in it.
+    """
     from neurosig.datasets import load
 
     src = load("tirosh2016_oligodendroglioma_infercnvpy")
     user = ad.AnnData(X=src.layers["tpm"], obs=src.obs[["patient"]].astype(str), var=src.var[[]])
-    user.write_h5ad(tmp_path / "mine.h5ad")
-    spec = {"path": str(tmp_path / "mine.h5ad"), "patient_key": "patient", "value_type": "tpm"}
-    config = _config(tmp_path, datasets=[], inputs={"my_cohort": spec})
+    folder = tmp_path / "my data"
+    folder.mkdir()
+    user.write_h5ad(folder / "mine.h5ad")
+    spec = {"path": str(folder / "mine.h5ad"), "patient_key": "patient", "value_type": "tpm"}
+    config = _config(tmp_path, datasets=[], inputs={"my_cohort": spec}, keep_stages=True)
     result = _workflow(tmp_path, "--config", str(config), "-n", "--", "--printshellcmds")
     assert result.returncode == 0, result.stderr
-    planned = f"stage harmonise --input {tmp_path / 'mine.h5ad'} --patient-key patient --value-type tpm"
-    assert planned in result.stdout and "--name my_cohort" in result.stdout
-    assert "results/my_cohort/provenance.json" in result.stdout
-
-    fetched = tmp_path / "fetch.json"
-    run = subprocess.run(
-        [*NEUROSIG, "stage", "fetch", "--input", spec["path"], "--out", str(fetched)], check=True
-    )
-    assert run.returncode == 0 and "sha256" in fetched.read_text()
-    out = tmp_path / "harmonised.h5ad"
-    cmd = [*NEUROSIG, "stage", "harmonise", "--input", spec["path"], "--patient-key", "patient"]
-    cmd += ["--value-type", "tpm", "--name", "my_cohort", "--out", str(out)]
-    subprocess.run(cmd, check=True, capture_output=True)
-    harmonised = ad.read_h5ad(out)
+    quoted = f"'{folder / 'mine.h5ad'}'"
+    assert f"stage fetch --input {quoted} --out" in result.stdout
+    planned = f"stage harmonise --input {quoted} --patient-key patient --value-type tpm --name my_cohort"
+    assert planned in result.stdout and "results/my_cohort/provenance.json" in result.stdout
+    # the real jobs, as Snakemake runs them
+    result = _workflow(tmp_path, "--config", str(config), "--cores", "1", "--", "--until", "harmonise")
+    assert result.returncode == 0, result.stderr
+    assert "sha256" in (tmp_path / "results" / "my_cohort" / "fetch.json").read_text()
+    harmonised = ad.read_h5ad(tmp_path / "results" / "my_cohort" / "stages" / "harmonised.h5ad")
     assert harmonised.n_obs == 184 and set(harmonised.obs["dataset"]) == {"my_cohort"}
     assert harmonised.uns["neurosig"]["source"]["sha256"]
+
+
+def test_config_mistakes_are_one_line_before_snakemake(tmp_path):
+    """A misspelled id, overlapping datasets or a missing input file: one line, no Snakemake
+    traceback, and no pointer to a logs folder that does not exist."""
+    cases = {
+        "tirosh2016_oligodendroglioma_typo": "Unknown dataset id",
+        "overlap": "share cells",
+    }
+    overlapping = next((i, d["overlaps"][0]) for i, d in get_manifest().datasets.items() if d.get("overlaps"))
+    for name, expected in cases.items():
+        datasets = list(overlapping) if name == "overlap" else [name]
+        result = _workflow(tmp_path, "--config", str(_config(tmp_path, datasets=datasets)), "-n")
+        assert result.returncode == 2 and expected in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and "logs" not in result.stderr
+    missing = _config(tmp_path, datasets=[], inputs={"mine": {"path": "nope.h5ad", "patient_key": "p"}})
+    result = _workflow(tmp_path, "--config", str(missing), "-n")
+    assert result.returncode == 2 and "no file" in result.stderr and "nope.h5ad" in result.stderr
+    assert not (tmp_path / "results").exists()

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from pathlib import Path
 
 import anndata as ad
 import click
 
+from .. import _keys
 from .._version import __version__
 from ..datasets import get_manifest, load
-from ..errors import NeurosigError
+from ..datasets.harmonise import VALUE_TYPES, check_values
+from ..errors import InputDataError, NeurosigError
 
 
 class _Group(click.Group):
@@ -34,6 +37,11 @@ def main(verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    warnings.formatwarning = _one_line  # a warning is a sentence for the user, not a source line
+
+
+def _one_line(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {message}\n"
 
 
 #: Where a run's cells come from: a manifest id, or a user h5ad and how to read it.
@@ -52,6 +60,12 @@ SOURCE_OPTIONS = [
         help="Your own .h5ad instead of a manifest dataset.",
     ),
     click.option("--patient-key", default=None, help="obs column with the patient id (with --input)."),
+    click.option(
+        "--patient",
+        "patient",
+        default=None,
+        help="The patient of every cell of a single-sample file (with --input, instead of --patient-key).",
+    ),
     click.option("--label-key", default=None, help="obs column with cell-type labels (with --input)."),
     click.option("--sample-key", default=None, help="obs column with the sample id (with --input)."),
     click.option(
@@ -60,7 +74,28 @@ SOURCE_OPTIONS = [
         type=click.Choice(["counts", "tpm", "cpm", "log2_tpm10", "log1p_cp10k", "centred_log"]),
         help="Scale of the input values (with --input; default: detect counts).",
     ),
+    click.option(
+        "--symbol-column",
+        default=None,
+        help="var column of gene symbols, when var_names are Ensembl ids (with --input).",
+    ),
+    click.option(
+        "--map-ensembl",
+        is_flag=True,
+        help="Map Ensembl ids to symbols with the bundled Ensembl table (with --input).",
+    ),
 ]
+
+#: The keyword names of :data:`SOURCE_OPTIONS` after ``--dataset`` and ``--input``.
+SOURCE_KEYS = (
+    "patient_key",
+    "patient",
+    "label_key",
+    "sample_key",
+    "value_type",
+    "symbol_column",
+    "map_ensembl",
+)
 
 
 def _with(options):
@@ -75,8 +110,39 @@ def _with(options):
 
 
 def _read_input(input_: str):
-    """Harmonised AnnData from an .h5ad path or a manifest id (unknown ids raise with near matches)."""
+    """Harmonised AnnData from an .h5ad path or a manifest id (unknown ids raise with near matches).
+
+    An h5ad must be in neurosig's schema (written by ``neurosig stage harmonise`` or a
+    run's ``cells.h5ad``): its record says what scale ``X`` is on, and ``X`` must still be
+    on it. Anything else is refused with the command that harmonises it, instead of being
+    scored or tested as if it were log-normalised.
+    """
     if Path(input_).suffix == ".h5ad" and Path(input_).is_file():
-        return ad.read_h5ad(input_)
+        adata = ad.read_h5ad(input_)
+        check_harmonised(adata, input_)
+        return adata
     get_manifest().get(input_)
     return load(input_)
+
+
+def check_harmonised(adata: ad.AnnData, source: str) -> None:
+    """Refuse an AnnData that is not in neurosig's schema, or whose ``X`` left its scale."""
+    rec = _keys.record(adata)
+    missing = [c for c in ("patient", "cell_type") if c not in adata.obs]
+    if rec.get("value_type") not in VALUE_TYPES or missing:
+        raise InputDataError(
+            f"{source} is not in neurosig's schema (no record of its value scale"
+            + (f", no .obs {missing}" if missing else "")
+            + "): its X may be counts, TPM or log values, and reading it as log-normalised "
+            "would change every score. Harmonise it first: `neurosig stage harmonise --input "
+            f"{source} --patient-key COLUMN --value-type TYPE --out harmonised.h5ad`, or run "
+            f"the whole pipeline: `neurosig run --input {source} --patient-key COLUMN ...`."
+        )
+    if rec["value_type"] != "centred_log":
+        try:  # X = log1p(CP10k): never negative, never linear-scale
+            check_values(adata.X, "log1p_cp10k", source)
+        except InputDataError as err:
+            raise InputDataError(
+                f"{err} Its record says X is log1p(CP10k) (harmonised from {rec['value_type']}), so X "
+                "was replaced after harmonising; harmonise the original file again."
+            ) from None

@@ -24,22 +24,17 @@ from ._main import SOURCE_OPTIONS, _Group, _with, main
     "--n-perms", type=int, default=1000, show_default=True, help="Shuffles of the communication test."
 )
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
-def run_cmd(
-    dataset, input_path, patient_key, label_key, sample_key, value_type, out, seed, n_perms, no_progress
-):
+def run_cmd(dataset, input_path, out, seed, n_perms, no_progress, **source):
     """The whole pipeline on one dataset: tables, patient scores, report.html (see docs/exports.md)."""
     try:
         written = run(
             out,
             dataset=dataset,
             input=input_path,
-            patient_key=patient_key,
-            label_key=label_key,
-            sample_key=sample_key,
-            value_type=value_type,
             seed=seed,
             n_perms=n_perms,
             progress=not no_progress,
+            **source,
         )
     except ValueError as err:
         if isinstance(err, NeurosigError):
@@ -70,18 +65,9 @@ def stage_fetch(dataset, input_path, out) -> None:
 @_with(SOURCE_OPTIONS)
 @click.option("--name", default=None, help="Dataset name of a user .h5ad (default: the file name).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output .h5ad.")
-def stage_harmonise(dataset, input_path, patient_key, label_key, sample_key, value_type, name, out) -> None:
+def stage_harmonise(dataset, input_path, name, out, **source) -> None:
     """Load a dataset into neurosig's schema and write it."""
-    adata = harmonise(
-        dataset=dataset,
-        input=input_path,
-        patient_key=patient_key,
-        label_key=label_key,
-        sample_key=sample_key,
-        value_type=value_type,
-        name=name,
-        progress=False,
-    )
+    adata = harmonise(dataset=dataset, input=input_path, name=name, progress=False, **source)
     with atomic_path(out) as tmp:
         adata.write_h5ad(tmp)
     click.echo(f"{adata.n_obs} cells, {adata.obs['patient'].nunique()} patients -> {out}")

@@ -148,6 +148,33 @@ def looks_like_html(path: Path) -> bool:
     return head.startswith((b"<!doctype html", b"<html", b"<head")) or b"<html" in head[:256]
 
 
+def _fix_advice(path: Path, file: dict[str, Any], dataset_id: str) -> str:
+    """What repairs a copy that fails its check, by where the copy lies.
+
+    Mirrors are read before the cache and the network, so ``--force`` cannot replace a
+    mirror copy: the mirror itself must be repaired (or left out of NEUROSIG_MIRRORS).
+    """
+    resolved = path.resolve()
+    mirror = next((m for m in mirror_dirs() if resolved.is_relative_to(m.resolve())), None)
+    if mirror is not None:
+        source = f"from {file['url']}" if file.get("url") else "from its source"
+        return (
+            f"This copy is in the mirror {mirror} (NEUROSIG_MIRRORS), which is read before the cache "
+            f"and the network, so `--force` cannot replace it. Replace {path} with a good copy "
+            f"(download it {source}), or take {mirror} out of NEUROSIG_MIRRORS to fetch it into "
+            "the cache instead."
+        )
+    if "package" in file:
+        return (
+            f"It ships inside the Python package {file['package']!r}: reinstall it "
+            f"(pip install --force-reinstall {file['package']})."
+        )
+    return (
+        f"The file may be corrupt, truncated or changed upstream. Delete {path} and fetch "
+        f"it again (`neurosig datasets fetch {dataset_id} --force`)."
+    )
+
+
 def verify_file(path: Path, file: dict[str, Any], dataset_id: str, tofu: TofuStore) -> str:
     """Check ``path`` against the manifest's checksum and size; return its sha256.
 
@@ -156,10 +183,7 @@ def verify_file(path: Path, file: dict[str, Any], dataset_id: str, tofu: TofuSto
     """
     key = f"{dataset_id}/{file['name']}"
     size = path.stat().st_size
-    fix = (
-        f"The file may be corrupt, truncated or changed upstream. Delete {path} and fetch "
-        f"it again (`neurosig datasets fetch {dataset_id} --force`)."
-    )
+    fix = _fix_advice(path, file, dataset_id)
     if "size" in file and size != file["size"]:
         raise HashMismatchError(
             f"{file['name']} ({path}) has {size} bytes; the manifest expects {file['size']}. {fix}"

@@ -36,6 +36,7 @@ from ..errors import InputDataError
 
 ENSEMBL_RE = re.compile(r"^ENS[A-Z]*G\d{11}(\.\d+)?$")
 _MOUSE_RE = re.compile(r"^[A-Z][a-z][a-z0-9]*$")  # Gapdh, Actb, Cd74 (human: GAPDH)
+_MOUSE_CASE_RE = re.compile(r"^[A-Z][a-z0-9-]*[a-z][a-z0-9-]*$")  # also B2m, Hla-a, H2-k1
 SYMBOL_COLUMNS = ("gene_symbols", "gene_symbol", "feature_name", "gene_name", "symbol", "gene")
 
 
@@ -178,6 +179,12 @@ def harmonise_genes(
             "signatures are human. Map mouse genes to human orthologs first (e.g. with "
             "Ensembl BioMart or pybiomart), then load the result."
         )
+    # a few human genes written in mouse case (Cd274) would silently miss every signature
+    # that holds them: list them (the loader warns); upper-casing is the user's call
+    human = gene_tables().symbols
+    mouse_case = [n for n in names if _MOUSE_CASE_RE.match(n) and n not in human and n.upper() in human]
+    report["mouse_case_symbols"] = len(mouse_case)
+    report["mouse_case_examples"] = mouse_case[:20]
     renamed: dict[str, str] = {}
     if rename_aliases:
         tables = gene_tables()

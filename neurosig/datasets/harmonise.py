@@ -48,6 +48,8 @@ from .nongene import is_non_gene, refuse_non_gene_rows
 
 #: Target sum of the per-cell normalisation before ``log1p``.
 TARGET_SUM = 1e4
+#: Patient ids that are a missing value written as text (pandas' astype(str), R's NA).
+MISSING_TEXT = frozenset({"", "nan", "none", "na", "<na>", "null", "n/a"})
 SCHEMA_VERSION = 1
 
 
@@ -304,10 +306,15 @@ def harmonise(
     author = resolve_field(obs, schema.get("cell_type_author"), "cell_type_author")
     if patient is None:
         raise InputDataError(f"{dataset_id}: no patient field; name the patient column.")
-    if patient.isna().any():
+    # a missing id written out as text ('nan' from astype(str), 'NA' from R) is still missing
+    missing = patient.isna() | patient.str.strip().str.lower().isin(MISSING_TEXT).fillna(False)
+    if missing.any():
+        seen = sorted(set(patient[missing].dropna().astype(str)))
         raise InputDataError(
-            f"{dataset_id}: {int(patient.isna().sum())} cells have no patient id; the patient "
-            "is the unit of replication and cannot be missing."
+            f"{dataset_id}: {int(missing.sum())} cells have no patient id"
+            + (f" (written as {seen})" if seen else "")
+            + "; the patient is the unit of replication and cannot be missing. Fill in the "
+            "patient of these cells, or drop them, before loading."
         )
     if author is None:
         author = pd.Series(pd.NA, index=obs.index, dtype="string")

@@ -9,11 +9,14 @@ says how the authors' labels map onto :mod:`neurosig.datasets.harmonise`.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
 import anndata as ad
+import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from .._provenance import file_hash
 from ..errors import InputDataError
@@ -179,7 +182,7 @@ def load(
 def load_h5ad(
     path: str | Path,
     *,
-    patient_key: str,
+    patient_key: str | None = None,
     label_key: str | None = None,
     sample_key: str | None = None,
     value_type: str | None = None,
@@ -187,8 +190,14 @@ def load_h5ad(
     dataset_id: str | None = None,
     symbol_column: str | None = None,
     map_ensembl: bool = False,
+    patient: str | None = None,
 ) -> ad.AnnData:
     """Load a user's own h5ad into the harmonised schema.
+
+    What the loader changes or cannot use is warned about (a ``UserWarning``) and
+    listed in ``.uns["neurosig"]["notices"]``, which the report shows at its top: ``.raw``
+    read instead of a gene subset in ``X``, cells with no expression dropped, author
+    labels that map to no term, gene symbols written in mouse case.
 
     Parameters
     ----------
@@ -208,18 +217,41 @@ def load_h5ad(
         otherwise an error asking for it.
     layer
         Read this layer instead of ``X`` (default ``counts`` when present).
+    dataset_id
+        The dataset's name (default: the file's stem).
+    symbol_column
+        A ``.var`` column of gene symbols, for files whose ``var_names`` are Ensembl ids.
+    map_ensembl
+        Map Ensembl ids to symbols with the bundled table.
+    patient
+        The patient of every cell, for a single-sample file without a patient column
+        (instead of ``patient_key``).
     """
     path = Path(path)
+    if (patient_key is None) == (patient is None):
+        raise InputDataError(
+            f"{path}: name the patient either by an .obs column (patient_key, --patient-key) or, "
+            "for a single-sample file, by a name (patient, --patient), one of the two."
+        )
     adata = run_parser("h5ad", {"h5ad": path})
-    if layer is None and "counts" in adata.layers:
+    notices: list[str] = []
+    raw, matrix = adata.raw, "X"
+    if layer is None and raw is not None and raw.n_vars > adata.n_vars:
+        matrix = "raw"
+        notices.append(
+            f"read .raw ({raw.n_vars:,} genes) instead of X ({adata.n_vars:,} genes, a subset): "
+            "signatures need every gene measured; value_type describes .raw"
+        )
+        adata = ad.AnnData(X=raw.X, obs=adata.obs, var=raw.var)
+    elif layer is None and "counts" in adata.layers:
         layer = "counts"
     if layer is not None:
         if layer not in adata.layers:
             raise InputDataError(f"{path}: no layer {layer!r}; layers are {list(adata.layers)}.")
         adata = ad.AnnData(X=adata.layers[layer], obs=adata.obs, var=adata.var)
     if value_type is None:
-        data = adata.X.data if hasattr(adata.X, "data") else adata.X
-        if layer == "counts" or (data.size and (data == data.round()).all()):
+        data = adata.X.data if sp.issparse(adata.X) else np.asarray(adata.X)
+        if layer == "counts" or (data.size and np.isfinite(data).all() and (data == np.round(data)).all()):
             value_type = "counts"
         else:
             raise InputDataError(
@@ -227,7 +259,20 @@ def load_h5ad(
                 "values are with value_type (--value-type): tpm, cpm, log2_tpm10, "
                 "log1p_cp10k or centred_log."
             )
-    schema: dict[str, Any] = {"patient": {"column": patient_key}}
+    totals = np.asarray(abs(adata.X).sum(axis=1)).ravel()
+    empty = totals == 0
+    if empty.all():
+        raise InputDataError(f"{path}: every cell has only zero values; this is not expression data.")
+    if empty.any():
+        examples = ", ".join(map(str, adata.obs_names[empty][:3]))
+        notices.append(
+            f"dropped {int(empty.sum())} cells with no expression at all (e.g. {examples}): "
+            "they cannot be typed or scored and would count in n_cells"
+        )
+        adata = adata[~empty].copy()
+    schema: dict[str, Any] = {
+        "patient": {"column": patient_key} if patient_key is not None else {"value": str(patient)}
+    }
     if label_key:
         schema["cell_type_author"] = {"column": label_key}
     if sample_key:
@@ -237,14 +282,15 @@ def load_h5ad(
         "dataset": {
             "id": did,
             "path": str(path),
-            "patient_key": patient_key,
+            "patient_key": patient_key or "",
+            "patient": patient or "",
             "label_key": label_key or "",
             "sample_key": sample_key or "",
-            "layer": layer or "X",
+            "layer": layer or matrix,
         },
         "files": {path.name: file_hash(path)},
     }
-    return harmonise(
+    out = harmonise(
         adata,
         dataset_id=did,
         value_type=value_type,
@@ -254,6 +300,30 @@ def load_h5ad(
         symbol_column=symbol_column,
         map_ensembl=map_ensembl,
     )
+    record = out.uns["neurosig"]
+    unmapped = list(record["cells"].get("unmapped_labels", []))
+    if unmapped:
+        n = int((out.obs["cell_type"] == "unknown").sum())
+        notices.append(
+            f"{len(unmapped)} author labels map to no cell type ({', '.join(unmapped[:10])}"
+            f"{', ...' if len(unmapped) > 10 else ''}): their {n} cells are 'unknown' (a run annotates "
+            "them by markers). Rename them to terms or synonyms of "
+            "signatures/cell_types.yaml to keep the authors' types"
+        )
+    genes = record.get("genes", {})
+    if genes.get("mouse_case_symbols"):
+        notices.append(
+            f"{genes['mouse_case_symbols']} gene names are written in mouse case "
+            f"({', '.join(genes['mouse_case_examples'][:8])}) although their upper-case form is a "
+            "human symbol; signatures holding them miss those genes. Upper-case them if the data "
+            "is human; map orthologs if it is mouse"
+        )
+    for text in notices:
+        warnings.warn(f"{did}: {text}.", UserWarning, stacklevel=2)
+    if notices:
+        record["notices"] = notices
+    record["cells"]["empty_cells_dropped"] = int(empty.sum())
+    return out
 
 
 def default_dataset(manifest: Manifest | None = None) -> str:

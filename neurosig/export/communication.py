@@ -9,6 +9,7 @@ import anndata as ad
 
 from .. import _keys
 from .._atomic import atomic_path, write_text
+from .._outdir import own_folder
 from .._provenance import file_hash, to_plain, write_provenance
 from ..pl import axis_diagram, communication_dotplot
 from ..pl._style import export_style
@@ -61,15 +62,16 @@ def write_communication_run(adata: ad.AnnData, out: str | Path, input_: str) -> 
 
     ``input_`` is what the command was given (a dataset id, or a file whose hash is recorded).
     """
-    written = write_communication(adata, out)
-    source = {"input": input_}
-    if Path(input_).is_file():
-        source["sha256"] = file_hash(input_)
-    written["provenance.json"] = write_provenance(
-        out,
-        written,
-        source=source,
-        input_files=_keys.record(adata).get(_keys.FILES, {}),
-        parameters=adata.uns[_keys.UNS][_keys.COMMUNICATION]["parameters"],
-    )
+    with own_folder(out):
+        written = write_communication(adata, out)
+        source = {"input": input_}
+        if Path(input_).is_file():
+            source["sha256"] = file_hash(input_)
+        written["provenance.json"] = write_provenance(
+            out,
+            written,
+            source=source,
+            input_files=_keys.record(adata).get(_keys.FILES, {}),
+            parameters=adata.uns[_keys.UNS][_keys.COMMUNICATION]["parameters"],
+        )
     return written

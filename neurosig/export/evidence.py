@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._atomic import atomic_path
+from .._outdir import own_folder
 from .._provenance import write_provenance
 from ..pl import forest
 from ..pl._style import export_style
@@ -44,6 +45,7 @@ def write_evidence_run(
     evidence: pd.DataFrame, per_patient: pd.DataFrame, out: str | Path, *, inputs: dict, parameters: dict
 ) -> dict[str, Path]:
     """``neurosig test``'s folder: :func:`write_evidence` and its ``provenance.json``."""
-    written = write_evidence(evidence, per_patient, out)
-    written["provenance.json"] = write_provenance(out, written, inputs=inputs, parameters=parameters)
+    with own_folder(out):
+        written = write_evidence(evidence, per_patient, out)
+        written["provenance.json"] = write_provenance(out, written, inputs=inputs, parameters=parameters)
     return written

@@ -1,6 +1,8 @@
 """A self-contained HTML report of one run (figures embedded as PNG data URIs, no scripts).
 
-Sections, each an ``<section id=...>``: ``summary`` (dataset, cells per patient x cell
+Sections, each an ``<section id=...>``: ``notices`` (only when the run changed or could
+not do something: a fallback resource, dropped cells, unmapped labels, refused
+signatures; ``.uns["neurosig"]["notices"]``), ``summary`` (dataset, cells per patient x cell
 type), ``coverage`` (genes of each signature found in the data), ``distributions``
 (scores by cell type), ``correlations`` (signature correlations in malignant cells),
 ``states`` (Neftel state map), ``communication`` (axis dot plot and diagram),
@@ -99,6 +101,15 @@ def _try(draw: Callable[[], str]) -> str:
         return draw()
     except NeurosigError as err:
         return _note(f"Not drawn: {err}")
+
+
+def _notices(adata: ad.AnnData) -> str:
+    """What the run changed or could not do (``.uns["neurosig"]["notices"]``), atop the report."""
+    items = [str(n) for n in _keys.record(adata).get(_keys.NOTICES, [])]
+    if not items:
+        return ""
+    rows = "".join(f"<li>{html.escape(n)}</li>" for n in items)
+    return f'<section id="notices"><h2>Read this first</h2><ul class="notices">{rows}</ul></section>\n'
 
 
 def _summary(adata: ad.AnnData) -> str:
@@ -274,6 +285,7 @@ def render_report(
         patients=lambda: _patients(patient_scores),
         provenance=lambda: _provenance(provenance or {}),
     )
+    notices = _notices(adata) if adata is not None else ""
     nav = " ".join(f'<a href="#{k}">{SECTIONS[k]}</a>' for k in bodies)
     with export_style():  # the same bytes whatever other libraries did to matplotlib's settings
         sections = "\n".join(
@@ -283,7 +295,7 @@ def render_report(
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n"
-        f"<body><h1>{html.escape(title)}</h1><nav>{nav}</nav>\n{sections}\n</body></html>\n"
+        f"<body><h1>{html.escape(title)}</h1><nav>{nav}</nav>\n{notices}{sections}\n</body></html>\n"
     )
 
 

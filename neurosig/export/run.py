@@ -11,6 +11,7 @@ import pandas as pd
 
 from .. import _keys
 from .._atomic import atomic_path
+from .._outdir import own_folder
 from .._provenance import package_versions, write_provenance
 from .._version import __version__
 from ..claims import pool_evidence
@@ -63,10 +64,22 @@ def write_run(adata: ad.AnnData, out: str | Path, *, started: float | None = Non
     """Write every output of a run to ``out`` (see docs/exports.md) and ``provenance.json`` last.
 
     ``provenance.json`` lists every other file with its sha256, so a folder whose
-    provenance exists is complete. ``started`` (a ``time.perf_counter()`` value) records
+    provenance exists is complete. The run owns ``out`` (:func:`neurosig._outdir.own_folder`):
+    a folder holding files neurosig did not write is refused, an earlier run's files are
+    removed first (its ``provenance.json`` before anything else), and a lock keeps a
+    second run out while this one writes. ``started`` (a ``time.perf_counter()`` value) records
     the run's seconds in it.
     """
     out = Path(out)
+    with own_folder(out, keep=WORKFLOW_FILES):
+        return _write_run(adata, out, started)
+
+
+#: What the workflow keeps in a dataset's run folder beside the run's outputs.
+WORKFLOW_FILES = ("fetch.json", "stages/*")
+
+
+def _write_run(adata: ad.AnnData, out: Path, started: float | None) -> dict[str, Path]:
     paths = write_tables(adata, out)
     record = run_provenance(adata)
     scores = None

@@ -58,7 +58,19 @@ class Signature:
 
 def _from_entry(e: Mapping[str, Any], theme: str) -> Signature:
     if "weights" in e:
-        weights = {str(g): float(w) for g, w in e["weights"].items()}
+        if not isinstance(e["weights"], Mapping):
+            raise InputDataError(
+                f"Signature {e.get('id')!r}: 'weights' must map each gene to a number "
+                f"(e.g. {{CD274: 1, HLA-A: -1}}), not {type(e['weights']).__name__}."
+            )
+        weights = {}
+        for g, w in e["weights"].items():
+            if isinstance(w, bool) or not isinstance(w, int | float) or w != w:
+                raise InputDataError(
+                    f"Signature {e.get('id')!r}: the weight of {g} is {w!r}, not a number. Write "
+                    "a number (1 for an up-regulated gene, -1 for a down-regulated one)."
+                )
+            weights[str(g)] = float(w)
     elif "genes" in e:
         genes = [str(g) for g in e["genes"]]
         dups = sorted({g for g in genes if genes.count(g) > 1})
@@ -103,9 +115,10 @@ def library() -> dict[str, Signature]:
 
 
 def read_gmt(path: str | Path) -> list[Signature]:
-    """Signatures from a GMT file (name, description, genes...; tab-separated)."""
-    sigs = []
-    for line in Path(path).read_text().splitlines():
+    """Signatures from a GMT file (name, description, genes...; tab-separated; names unique)."""
+    sigs: list[Signature] = []
+    seen: dict[str, int] = {}
+    for lineno, line in enumerate(Path(path).read_text().splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.rstrip("\n").split("\t")
@@ -113,6 +126,12 @@ def read_gmt(path: str | Path) -> list[Signature]:
             raise InputDataError(
                 f"{path}: GMT lines need a name, a description and genes; got {line[:60]!r}."
             )
+        if parts[0] in seen:
+            raise InputDataError(
+                f"{path}: set name {parts[0]!r} appears on lines {seen[parts[0]]} and {lineno}; "
+                "scores are stored by set name, so each set needs its own. Rename or merge them."
+            )
+        seen[parts[0]] = lineno
         sigs.append(
             _from_entry(
                 {
@@ -132,7 +151,12 @@ def read_yaml(path: str | Path) -> list[Signature]:
     """Signatures from YAML: the library layout (``signatures: [...]``) or ``{id: [genes]}``."""
     doc = yaml.safe_load(Path(path).read_text())
     if isinstance(doc, dict) and "signatures" in doc:
-        return [_from_entry(e, doc.get("theme", "user")) for e in doc["signatures"]]
+        sigs = [_from_entry(e, doc.get("theme", "user")) for e in doc["signatures"]]
+        ids = [s.id for s in sigs]
+        dups = sorted({i for i in ids if ids.count(i) > 1})
+        if dups:
+            raise InputDataError(f"{path}: signature ids {dups} appear twice; give each set its own id.")
+        return sigs
     if isinstance(doc, dict):
         return from_dict(doc)
     raise InputDataError(f"{path}: expected a mapping of signatures.")

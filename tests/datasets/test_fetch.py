@@ -92,8 +92,12 @@ def test_corrupt_mirror_copy_is_refused(mirror, tmp_path, monkeypatch):
     with pytest.raises(HashMismatchError, match="meta.csv.gz.*bytes; the manifest expects 4604"):
         F.fetch_file(entry, "meta.csv.gz")
     (fake / "meta.csv.gz").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
-    with pytest.raises(HashMismatchError, match="sha256 mismatch.*neurosig datasets fetch"):
+    with pytest.raises(HashMismatchError, match="sha256 mismatch") as err:
         F.fetch_file(entry, "meta.csv.gz")
+    # mirrors are read first, so `fetch --force` cannot help: the advice names what will
+    msg = str(err.value)
+    assert "--force` cannot replace it" in msg and f"take {tmp_path} out of NEUROSIG_MIRRORS" in msg
+    assert f"Replace {fake / 'meta.csv.gz'} with a good copy" in msg and "sta426_deconvo" in msg
 
 
 def test_offline_without_copy_fails_fast_and_says_where_to_put_it(isolated_cache):

@@ -130,3 +130,11 @@ def test_malignant_states_give_state_author():
     assert list(out.obs["cell_type"]) == ["malignant", "macrophage"]
     assert list(out.obs["state_author"]) == ["AC-like", "none"]
     assert out.obs["malignant"].tolist() == [True, False]
+
+
+@pytest.mark.parametrize("missing", ["nan", "NaN", "NA", "None", ""])
+def test_patient_written_as_missing_text_is_refused(missing):
+    """`astype(str)` writes a missing patient as 'nan': it used to become a patient."""
+    x = [[1, 2, 3], [4, 5, 6]]
+    with pytest.raises(InputDataError, match=r"1 cells have no patient id \(written as"):
+        harmonise(toy(x, donors=("P1", missing)), dataset_id="t", value_type="counts", schema=SCHEMA)

@@ -173,3 +173,61 @@ def test_default_dataset_follows_the_mirror(monkeypatch):
     }
     monkeypatch.setenv("NEUROSIG_MIRRORS", "")
     assert default_dataset() == "tirosh2016_oligodendroglioma_infercnvpy"
+
+
+def test_dense_user_h5ad_is_read(published_h5ad, tmp_path):
+    """A dense X crashed the value-type detection (`'memoryview' object has no attribute
+    'size'`: a numpy array's .data is a memoryview), with or without integer counts."""
+    with pytest.raises(InputDataError, match="--value-type"):
+        load_h5ad(published_h5ad, patient_key="donor")
+    a = load_h5ad(published_h5ad, patient_key="donor", value_type="log2_tpm10")
+    assert a.n_obs == 100 and a.n_vars == 2000
+    check_scale(a)
+    user = ad.read_h5ad(published_h5ad)
+    tpm = 10 * (np.exp2(user.X.astype(np.float64)) - 1)
+    counts = ad.AnnData(X=np.round(tpm).astype(np.int64), obs=user.obs, var=user.var)
+    counts.write_h5ad(tmp_path / "counts.h5ad")
+    b = load_h5ad(tmp_path / "counts.h5ad", patient_key="donor")  # dense integers: counts, detected
+    assert b.uns["neurosig"]["value_type"] == "counts" and b.n_obs == 100
+
+
+def test_single_sample_file_names_its_patient(published_h5ad):
+    a = load_h5ad(published_h5ad, patient="MGH36_biopsy", value_type="log2_tpm10")
+    assert set(a.obs["patient"]) == {"MGH36_biopsy"} and set(a.obs["sample"]) == {"MGH36_biopsy"}
+    with pytest.raises(InputDataError, match="one of the two"):
+        load_h5ad(published_h5ad, patient="x", patient_key="donor", value_type="log2_tpm10")
+
+
+def test_raw_is_read_when_x_is_a_gene_subset(published_h5ad, tmp_path):
+    """An HVG-subset X with every gene in .raw: .raw is read, and the loader says so."""
+    user = ad.read_h5ad(published_h5ad)
+    user.raw = user
+    subset = user[:, user.X.var(axis=0).argsort()[-300:]].copy()
+    subset.write_h5ad(tmp_path / "hvg.h5ad")
+    with pytest.warns(UserWarning, match=r"read \.raw \(2,000 genes\) instead of X \(300 genes"):
+        a = load_h5ad(tmp_path / "hvg.h5ad", patient_key="donor", value_type="log2_tpm10")
+    assert a.n_vars == 2000 and a.uns["neurosig"]["dataset"]["layer"] == "raw"
+    assert any(".raw" in n for n in a.uns["neurosig"]["notices"])
+
+
+def test_empty_cells_mouse_case_and_unmapped_labels_are_reported(published_h5ad, tmp_path):
+    """All-zero cells used to keep their label and count in n_cells; mouse-case symbols of
+    key genes silently missed their signatures; unmapped author labels became 'unknown'
+    without a word."""
+    user = ad.read_h5ad(published_h5ad)
+    user.X[:3] = 0
+    mouse = {"B2M": "B2m", "HLA-A": "Hla-a", "CD74": "Cd74", "TAP1": "Tap1"}
+    user.var_names = [mouse.get(g, g) for g in user.var_names]
+    user.obs["celltype"] = user.obs["celltype"].replace({"Microglia/Macrophage": "Tumour-assoc. myeloid"})
+    user.write_h5ad(tmp_path / "messy.h5ad")
+    with pytest.warns(UserWarning) as record:
+        a = load_h5ad(
+            tmp_path / "messy.h5ad", patient_key="donor", label_key="celltype", value_type="log2_tpm10"
+        )
+    said = " ".join(str(w.message) for w in record)
+    assert a.n_obs == 97 and a.uns["neurosig"]["cells"]["empty_cells_dropped"] == 3
+    assert "dropped 3 cells with no expression" in said
+    present = [m for g, m in mouse.items() if m != g and m in set(user.var_names)]
+    assert present and all(m in said for m in present) and "mouse case" in said
+    assert "Tumour-assoc. myeloid" in said and "malignant_MGH36" in said
+    assert a.uns["neurosig"]["notices"] == [str(w.message).split(": ", 1)[1].rstrip(".") for w in record]

@@ -33,7 +33,8 @@ def test_report_has_every_section_with_figures(default_run):
 @needs_browser
 def test_report_loads_in_chromium_without_errors(default_run, tmp_path):
     page = check_page(default_run / "report.html", tmp_path)
-    assert page["sections"] == list(SECTIONS)
+    # the Tirosh mirror's 10,338 genes leave 30 signatures unscored: said first, "Read this first"
+    assert page["sections"] == ["notices", *SECTIONS]
     assert len(page["images"]) >= 6
     broken = [
         alt for alt, complete, width, height in page["images"] if not (complete and width > 0 and height > 0)
