@@ -40,14 +40,19 @@ def check_independent(datasets: list[str]) -> None:
 def pool_evidence(
     tables: list[pd.DataFrame], alpha: float = 0.05, min_effect: dict[str, float] | None = None
 ) -> pd.DataFrame:
-    """Per-dataset evidence plus one pooled row per claim (``dataset == "pooled"``).
+    """Per-dataset evidence plus one pooled row per claim and data type (``dataset == "pooled"``).
+
+    Datasets are pooled within a data type (``data_type``: single_cell, bulk,
+    multi_region), never across. When the testable datasets of a claim come from several
+    cohort groups (``cohort_group``: adult, paediatric), each group is also pooled alone
+    (``dataset == "pooled:adult"``...; ``cohort_group`` of the all-groups row is ``all``).
 
     Cell- and patient-level claims: random-effects meta-analysis of the per-dataset
     estimates (Fisher z of rho, or log-odds slopes; DerSimonian-Laird with Hartung-Knapp),
     the dataset as the unit; a single testable dataset is carried over as it is.
     Communication claims: the patients of all datasets together, a one-sided binomial
     test of the patients with a significant axis pair. q-values are BH within each level
-    over the pooled rows. Datasets that share cells are refused (:func:`check_independent`).
+    and cohort group over the pooled rows. Datasets that share cells are refused (:func:`check_independent`).
     """
     thresholds = {**MIN_EFFECT, **(min_effect or {})}
     check_independent([str(t["dataset"].iloc[0]) for t in tables if len(t) and "dataset" in t])
@@ -56,73 +61,25 @@ def pool_evidence(
         t = t.copy()
         t.attrs = {}
         stripped.append(t)
-    every = pd.concat(stripped, ignore_index=True)
+    every = pd.concat(stripped, ignore_index=True).reindex(columns=EVIDENCE_COLUMNS)
+    # tables written before data types existed are single-cell
+    every["data_type"] = every["data_type"].fillna("single_cell")
+    every["cohort_group"] = every["cohort_group"].fillna("")
     pooled = []
-    for _, grp in every.groupby("claim", sort=False):
-        first = grp.iloc[0].to_dict()
-        row = {
-            k: first[k]
-            for k in ("claim", "statement", "section", "level", "proxy", "x", "y", "population", "expected")
-        }
-        row["dataset"] = "pooled"
+    for _, grp in every.groupby(["claim", "data_type"], sort=False):
+        pooled.append(_pool(grp, alpha, "all"))
         ok = grp[grp["verdict"] != "not testable"]
-        row["n_patients"] = int(ok["n_patients"].fillna(0).sum()) if len(ok) else 0
-        row["n_cells"] = int(ok["n_cells"].fillna(0).sum()) if len(ok) else 0
-        row["circularity"] = "; ".join(
-            sorted({str(v) for v in grp["circularity"].dropna() if str(v) not in ("", "nan")})
-        )
-        if ok.empty:
-            reasons = "; ".join(f"{d}: {r}" for d, r in zip(grp["dataset"], grp["reason"], strict=True))
-            row.update({"verdict": "not testable", "reason": reasons})
-        elif first["level"] == "communication":
-            n = ok["n_patients"].astype(int)
-            k = int(np.round((ok["effect"].astype(float) * n).sum()))
-            total = int(n.sum())
-            p, lo, hi = stats.count_test(k, total, alpha)
-            row.update(
-                {
-                    "effect_type": first["effect_type"],
-                    "effect": k / total,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "pvalue": p,
-                    "n_patients_dropped": int(ok["n_patients_dropped"].fillna(0).sum()),
-                    "reason": f"{k} of {total} patients over {len(ok)} dataset(s); one-sided binomial test",
-                }
-            )
-        else:
-            usable = ok[np.isfinite(ok["z"].astype(float)) & np.isfinite(ok["z_se"].astype(float))]
-            if len(usable) == 1 or (len(usable) == 0 and len(ok) == 1):
-                one = (usable if len(usable) else ok).iloc[0]
-                row.update(
-                    {k: one[k] for k in ("effect_type", "effect", "ci_low", "ci_high", "pvalue", "z", "z_se")}
-                )
-                row["reason"] = f"one testable dataset ({one['dataset']})"
-            elif len(usable) == 0:
-                row.update(
-                    {"verdict": "not testable", "reason": "no dataset gave an estimate with a standard error"}
-                )
-            else:
-                res = stats.random_effects(usable["z"].astype(float), usable["z_se"].astype(float) ** 2)
-                is_rho = str(first["effect_type"]).startswith("spearman")
-                f = np.tanh if is_rho else (lambda v: v)
-                row.update(
-                    {
-                        "effect_type": first["effect_type"] + " (pooled over datasets)",
-                        "effect": float(f(res.estimate)),
-                        "ci_low": float(f(res.ci_low)),
-                        "ci_high": float(f(res.ci_high)),
-                        "pvalue": res.pvalue,
-                        "tau2": res.tau2,
-                        "i2": res.i2,
-                        "z": res.estimate,
-                        "reason": f"{res.k} datasets, random effects (Hartung-Knapp)",
-                    }
-                )
-        pooled.append(row)
+        groups = sorted({g for g in ok["cohort_group"].astype(str) if g not in ("", "nan")})
+        if len(groups) > 1:  # adult and paediatric cohorts: each alone, and together above
+            for g in groups:
+                pooled.append(_pool(grp[grp["cohort_group"].astype(str) == g], alpha, g))
     pooled = pd.DataFrame(pooled).reindex(columns=EVIDENCE_COLUMNS)
-    for level in pooled["level"].unique():
-        m = (pooled["level"] == level) & pooled["verdict"].ne("not testable")
+    for (level, group), _ in pooled.groupby(["level", "cohort_group"], sort=False):
+        m = (
+            (pooled["level"] == level)
+            & (pooled["cohort_group"] == group)
+            & pooled["verdict"].ne("not testable")
+        )
         pooled.loc[m, "qvalue"] = bh_qvalues(pooled.loc[m, "pvalue"].to_numpy(dtype=float))
     own = every.groupby("claim", sort=False)["min_effect"].first() if "min_effect" in every else None
     pooled["min_effect"] = [
@@ -134,3 +91,73 @@ def pool_evidence(
     pooled["verdict"] = [verdict(r, alpha, thresholds) for r in pooled.to_dict("records")]
     pooled["reason"] = [with_verdict_note(r, alpha) for r in pooled.to_dict("records")]
     return pd.concat([every.reindex(columns=EVIDENCE_COLUMNS), pooled], ignore_index=True)
+
+
+def _pool(grp: pd.DataFrame, alpha: float, group: str) -> dict:
+    """One pooled row of one claim over the datasets of ``grp`` (one data type), the dataset as unit."""
+    first = grp.iloc[0].to_dict()
+    row = {
+        k: first[k]
+        for k in ("claim", "statement", "section", "level", "proxy", "x", "y", "population", "expected")
+    }
+    row["dataset"] = "pooled" if group == "all" else f"pooled:{group}"
+    row["data_type"] = first["data_type"]
+    row["cohort_group"] = group
+    ok = grp[grp["verdict"] != "not testable"]
+    row["n_patients"] = int(ok["n_patients"].fillna(0).sum()) if len(ok) else 0
+    row["n_cells"] = int(ok["n_cells"].fillna(0).sum()) if len(ok) else 0
+    row["circularity"] = "; ".join(
+        sorted({str(v) for v in grp["circularity"].dropna() if str(v) not in ("", "nan")})
+    )
+    if ok.empty:
+        reasons = "; ".join(f"{d}: {r}" for d, r in zip(grp["dataset"], grp["reason"], strict=True))
+        row.update({"verdict": "not testable", "reason": reasons})
+    elif first["level"] == "communication":
+        n = ok["n_patients"].astype(int)
+        k = int(np.round((ok["effect"].astype(float) * n).sum()))
+        total = int(n.sum())
+        p, lo, hi = stats.count_test(k, total, alpha)
+        row.update(
+            {
+                "effect_type": first["effect_type"],
+                "effect": k / total,
+                "ci_low": lo,
+                "ci_high": hi,
+                "pvalue": p,
+                "n_patients_dropped": int(ok["n_patients_dropped"].fillna(0).sum()),
+                "reason": f"{k} of {total} patients over {len(ok)} dataset(s); one-sided binomial test",
+            }
+        )
+    else:
+        usable = ok[np.isfinite(ok["z"].astype(float)) & np.isfinite(ok["z_se"].astype(float))]
+        if len(usable) == 1 or (len(usable) == 0 and len(ok) == 1):
+            one = (usable if len(usable) else ok).iloc[0]
+            row.update(
+                {k: one[k] for k in ("effect_type", "effect", "ci_low", "ci_high", "pvalue", "z", "z_se")}
+            )
+            row["reason"] = f"one testable dataset ({one['dataset']})"
+        elif len(usable) == 0:
+            row.update(
+                {"verdict": "not testable", "reason": "no dataset gave an estimate with a standard error"}
+            )
+        else:
+            res = stats.random_effects(usable["z"].astype(float), usable["z_se"].astype(float) ** 2)
+            is_rho = str(first["effect_type"]).startswith("spearman")
+            f = np.tanh if is_rho else (lambda v: v)
+            row.update(
+                {
+                    "effect_type": str(usable["effect_type"].iloc[0]) + " (pooled over datasets)",
+                    "effect": float(f(res.estimate)),
+                    "ci_low": float(f(res.ci_low)),
+                    "ci_high": float(f(res.ci_high)),
+                    "pvalue": res.pvalue,
+                    "tau2": res.tau2,
+                    "i2": res.i2,
+                    "z": res.estimate,
+                    "reason": f"{res.k} datasets, random effects (Hartung-Knapp)",
+                }
+            )
+        adjusted = sorted({str(v) for v in usable["adjusted_for"].dropna() if str(v) not in ("", "nan")})
+        if adjusted:
+            row["adjusted_for"] = adjusted[0] if len(adjusted) == 1 else "per dataset (see its row)"
+    return row

@@ -16,6 +16,9 @@ class Level:
     ``func(ctx, claim_id, claim, x_genes, y_genes)`` after the circularity guard, and the
     engine records the guard and the genes' coverage; otherwise ``func(ctx, claim_id, claim)``.
     ``population``, when given, writes the row's ``population`` text from the claim.
+    ``data_types`` are the kinds of data the level applies to (``single_cell``, ``bulk``,
+    ``multi_region``: the dataset's ``.uns["neurosig"]["modality"]``); a claim whose level
+    does not apply to the dataset's data type gives no row.
     """
 
     name: str
@@ -23,3 +26,4 @@ class Level:
     desc: str
     variables: bool = True
     population: Callable[[dict], list[str]] | None = None
+    data_types: tuple[str, ...] = ("single_cell",)
