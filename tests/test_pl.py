@@ -54,3 +54,27 @@ def test_plot_without_communication_says_what_to_run():
 
     with pytest.raises(InputDataError, match="tl.communicate"):
         communication_dotplot(ad.AnnData(pd.DataFrame([[1.0]])))
+
+
+def test_kaplan_meier_curves_equal_lifelines():
+    lifelines = pytest.importorskip("lifelines")
+    import numpy as np
+
+    from neurosig.pl import kaplan_meier
+    from neurosig.pl.survival import km_curves
+    from tests.claims.bulk_inputs import simulated_cohort
+
+    a = simulated_cohort(80, 7, hazard=0.5, key="s")
+    t, e = a.obs["os_months"].to_numpy(), a.obs["os_event"].to_numpy()
+    x = a.obsm["s"]["neural_interaction_composite"]
+    high = (x > x.median()).to_numpy()
+    curves = km_curves(t, e, high)
+    ref = lifelines.KaplanMeierFitter().fit(t[high], e[high]).survival_function_
+    at = ref.loc[curves["high"]["time"].to_numpy()].iloc[:, 0].to_numpy()
+    assert np.allclose(curves["high"]["survival"], at)
+    ax = kaplan_meier(a, x)
+    assert len(ax.get_lines()) == 2 and "log-rank p" in ax.get_title()
+    plt.close(ax.figure)
+    del a.obs["os_event"]
+    with pytest.raises(InputDataError, match="no survival"):
+        kaplan_meier(a, x)

@@ -150,7 +150,22 @@ def covariates(
     frame = pd.DataFrame(cols, index=samples)
     # columns that are constant here carry nothing
     frame = frame.loc[:, [c for c in frame if np.nanmax(frame[c]) > np.nanmin(frame[c])]]
-    return frame, used, skipped
+    return independent(frame, skipped), used, skipped
+
+
+def independent(frame: pd.DataFrame, skipped: list[str]) -> pd.DataFrame:
+    """Drop columns that the intercept and earlier columns already determine (e.g. grade IV = GBM)."""
+    complete = frame.dropna()
+    kept: list[str] = []
+    base = np.ones((len(complete), 1))
+    for col in frame:
+        trial = np.column_stack([base, complete[col].to_numpy(float)])
+        if np.linalg.matrix_rank(trial) > base.shape[1]:
+            kept.append(col)
+            base = trial
+        else:
+            skipped.append(f"{col} (determined by the other covariates)")
+    return frame[kept]
 
 
 def fisher_test(rho: float, n: int, k: int, alpha: float = 0.05) -> tuple[float, float, float, float, float]:

@@ -130,3 +130,110 @@ def scored(a: ad.AnnData, signatures: list[str], key: str, method: str = "score_
         warnings.simplefilter("ignore")
         score(a, signatures, method=method, key_added=key, seed=seed, strict=False)
     return a
+
+
+#: Signatures a simulated cohort carries in ``.obsm`` (x, the outcomes, the neuron covariate).
+SIMULATED = (
+    "neural_interaction_composite",
+    "CD8_Teff_Mariathasan2018",
+    "MHC_I_machinery",
+    "marker_Mature_neurons",
+)
+
+
+def _frame_genes() -> list[str]:
+    from neurosig.knowledge import library
+
+    lib = library()
+    return sorted({g for s in SIMULATED for g in lib[s].weights})
+
+
+def simulated_cohort(
+    n: int, seed: int = 0, *, effect: float = 0.0, hazard: float = 0.0, key: str = "sim_scores"
+) -> ad.AnnData:
+    """A bulk cohort with confounding and, by default, no association of x with y or survival.
+
+    Per tumour: histology (GBM 70%), a subtype among GBMs (mesenchymal/proneural/classical),
+    grade, IDH, purity U(0.3, 0.95), a neuron content, age. The neural score x rises with
+    proneural subtype, neuron content and purity; the CD8 score y rises with mesenchymal
+    subtype and falls with purity (so x and y correlate through the confounders alone);
+    ``effect`` adds a direct x -> y slope (per SD). Survival: exponential, hazard rising with
+    age, grade and GBM, times exp(``hazard`` * x per SD); uniform censoring (~25%).
+    """
+    rng = np.random.default_rng(seed)
+    gbm = rng.random(n) < 0.7
+    subtype = np.where(gbm, rng.choice(["Mesenchymal", "Proneural", "Classical"], n), "none")
+    grade = np.where(gbm, "IV", rng.choice(["II", "III"], n))
+    idh = np.where(gbm, rng.choice(["Wild-type", "Mutant"], n, p=[0.9, 0.1]), "Mutant")
+    purity = rng.uniform(0.3, 0.95, n)
+    neuron = rng.normal(size=n)
+    age = rng.normal(55, 12, n)
+    x = 0.8 * (subtype == "Proneural") + 0.5 * neuron + 4 * purity + rng.normal(size=n)
+    xz = (x - x.mean()) / x.std()
+    y = 0.9 * (subtype == "Mesenchymal") - 4 * purity + effect * xz + rng.normal(size=n)
+    mhc = 0.6 * (subtype == "Mesenchymal") + rng.normal(size=n)
+    lin = 0.03 * (age - 55) + 0.8 * gbm + hazard * xz
+    time = rng.exponential(24 * np.exp(-lin))
+    cens = rng.uniform(0, 4 * np.median(time), n)
+    obs = pd.DataFrame(
+        {
+            "patient": [f"T{i:04d}" for i in range(n)],
+            "sample": [f"T{i:04d}" for i in range(n)],
+            "region": "none",
+            "cohort": f"sim{seed}",
+            "histology": np.where(gbm, "GBM", rng.choice(["Astrocytoma", "Oligodendroglioma"], n)),
+            "grade": grade,
+            "idh": idh,
+            "subtype": subtype,
+            "os_months": np.minimum(time, cens),
+            "os_event": (time <= cens).astype(float),
+            "age": age,
+            "purity": purity,
+        },
+        index=[f"T{i:04d}" for i in range(n)],
+    )
+    genes = _frame_genes()
+    a = ad.AnnData(
+        X=rng.normal(8, 1, (n, len(genes))).astype(np.float32), obs=obs, var=pd.DataFrame(index=genes)
+    )
+    a.obsm[key] = pd.DataFrame(dict(zip(SIMULATED, (x, y, mhc, neuron), strict=True)), index=obs.index)
+    a.uns["neurosig"] = {"dataset_id": f"sim{seed}", "modality": "bulk", "cohort_group": "adult"}
+    return a
+
+
+def simulated_atlas(
+    n_patients: int, n_samples: int, seed: int = 0, *, effect: float = 0.0, key: str = "sim_scores"
+) -> ad.AnnData:
+    """Multi-region tumours: per sample, x and y both follow the sample's purity (confounding) only.
+
+    ``effect`` adds a direct within-tumour x -> y slope; each patient has its own level.
+    """
+    rng = np.random.default_rng(seed)
+    rows, scores = [], []
+    for p in range(n_patients):
+        purity = rng.uniform(0.3, 0.95, n_samples)
+        dist = rng.uniform(0, 30, n_samples)
+        x = rng.normal() + 4 * purity - 0.02 * dist + rng.normal(size=n_samples)
+        xz = (x - x.mean()) / x.std()
+        y = rng.normal() - 4 * purity + effect * xz + rng.normal(size=n_samples)
+        for i in range(n_samples):
+            rows.append(
+                {
+                    "patient": f"P{p:03d}",
+                    "sample": f"P{p:03d}v{i + 1}",
+                    "region": f"v{i + 1}",
+                    "cohort": "sim_atlas",
+                    "purity": purity[i],
+                    "dist_periphery": dist[i],
+                }
+            )
+            scores.append((x[i], y[i], rng.normal(), rng.normal()))
+    obs = pd.DataFrame(rows)
+    obs.index = obs["sample"].to_numpy()
+    genes = _frame_genes()
+    a = ad.AnnData(
+        X=rng.normal(8, 1, (len(obs), len(genes))).astype(np.float32), obs=obs, var=pd.DataFrame(index=genes)
+    )
+    a.obsm[key] = pd.DataFrame(scores, columns=list(SIMULATED), index=obs.index)
+    a.uns["neurosig"] = {"dataset_id": f"sim_atlas{seed}", "modality": "multi_region"}
+    return a

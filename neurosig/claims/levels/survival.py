@@ -32,7 +32,7 @@ def cox(time: np.ndarray, event: np.ndarray, design: np.ndarray) -> tuple[np.nda
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = sm.PHReg(time, design, status=event, ties="efron").fit()
-    return np.asarray(fit.params, float), np.asarray(fit.bse, float)
+        return np.asarray(fit.params, float), np.asarray(fit.bse, float)
 
 
 def _fit(t, e, x, cov: np.ndarray | None) -> tuple[float, float]:
