@@ -51,16 +51,42 @@ def _cell(r: pd.Series) -> str:
     return f"{r['verdict']}, {r['effect']:+.2f} {interval}, n={int(r['n_patients'])}"
 
 
+def figures(ev: pd.DataFrame, mirror: Path, out: Path, seed: int = 0) -> None:
+    """The verdict matrix, forest plots of B1_bulk and S1 across cohorts, and KM curves (Freije)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neurosig.pl import forest, kaplan_meier, verdict_matrix
+
+    ax = verdict_matrix(ev)
+    ax.figure.savefig(out / "bulk_verdict_matrix.png", dpi=150, bbox_inches="tight")
+    plt.close(ax.figure)
+    for claim in ("B1_bulk", "S1"):
+        ax = forest(ev, claim)
+        ax.figure.savefig(out / f"bulk_forest_{claim}.png", dpi=150)
+        plt.close(ax.figure)
+    a = scored(gliovis_cohort(mirror, "Freije"), ["neural_interaction_composite"], KEY, seed=seed)
+    ax = kaplan_meier(a, a.obsm[KEY]["neural_interaction_composite"])
+    ax.figure.savefig(out / "bulk_km_freije.png", dpi=150)
+    plt.close(ax.figure)
+
+
 def main() -> None:
     """Run every claim on every cohort and the atlas; write the evidence and the matrix."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--figures-only", action="store_true", help="draw from the written bulk_evidence.csv")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     mirror = Path(
         os.environ.get("NEUROSIG_MIRRORS", "").split(os.pathsep)[0] or ROOT.parent / "shared" / "data"
     )
+    if args.figures_only:
+        figures(pd.read_csv(Path(args.out) / "bulk_evidence.csv"), mirror, Path(args.out), args.seed)
+        return
     doc = load_claims()
     sigs = _signatures(doc)
     tables, t0 = [], time.time()
@@ -103,6 +129,7 @@ def main() -> None:
     )
     lines.append(wide.round(2).to_markdown() if hasattr(wide, "to_markdown") else wide.round(2).to_string())
     (out / "bulk_verdicts.md").write_text("\n".join(lines) + "\n")
+    figures(ev, mirror, out, args.seed)
     print("\n".join(lines[:40]))
     missing = int(np.isnan(ev["effect"].astype(float)).sum())
     print(f"levels: {sorted(LEVELS)}; total {time.time() - t0:.0f} s; rows {len(ev)}; no estimate {missing}")

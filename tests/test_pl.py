@@ -78,3 +78,30 @@ def test_kaplan_meier_curves_equal_lifelines():
     del a.obs["os_event"]
     with pytest.raises(InputDataError, match="no survival"):
         kaplan_meier(a, x)
+
+
+def test_verdict_matrix_colours_each_cell_by_its_verdict():
+    from matplotlib.colors import to_hex
+
+    from neurosig.pl import verdict_matrix
+    from neurosig.pl.verdicts import VERDICT_COLOURS
+
+    ev = pd.DataFrame(
+        {
+            "claim": ["B1_bulk", "B1_bulk", "S1"],
+            "dataset": ["c1", "pooled", "c1"],
+            "verdict": ["supported", "inconclusive", "not testable"],
+            "effect": [-0.3, -0.1, float("nan")],
+            "n_patients": [50, 90, 0],
+        }
+    )
+    ax = verdict_matrix(ev)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["c1", "pooled"]  # pooled last
+    faces = [to_hex(p.get_facecolor()) for p in ax.patches]
+    assert faces == [
+        VERDICT_COLOURS["supported"],
+        VERDICT_COLOURS["inconclusive"],
+        VERDICT_COLOURS["not testable"],
+    ]
+    assert "-0.30\nn=50" in [t.get_text() for t in ax.texts]
+    plt.close(ax.figure)

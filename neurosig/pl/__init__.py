@@ -5,6 +5,7 @@ from .communication import axis_diagram, communication_dotplot
 from .scores import correlation_heatmap, score_distributions
 from .states import neftel_state_map
 from .survival import kaplan_meier
+from .verdicts import verdict_matrix
 
 __all__ = [
     "axis_diagram",
@@ -14,4 +15,5 @@ __all__ = [
     "kaplan_meier",
     "neftel_state_map",
     "score_distributions",
+    "verdict_matrix",
 ]
