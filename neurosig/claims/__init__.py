@@ -6,7 +6,7 @@ words the rows and :mod:`.pooling` pools datasets.
 """
 
 from .context import NotTestable
-from .engine import test_claims
+from .engine import data_type_of, test_claims
 from .evidence import EVIDENCE_COLUMNS, PER_PATIENT_COLUMNS
 from .levels import LEVELS, Level
 from .pooling import check_independent, pool_evidence
@@ -22,6 +22,7 @@ __all__ = [
     "Level",
     "NotTestable",
     "check_independent",
+    "data_type_of",
     "circularity_guard",
     "load_claims",
     "pool_evidence",
