@@ -52,7 +52,9 @@ def sample_values(ctx: Context, name: str, genes: dict[str, float] | None, var: 
         and set(genes) == set(library()[sig].weights)
     ):
         return pd.Series(np.asarray(a.obsm[key][sig], float), index=a.obs_names)
-    if name not in ctx.scores:
+    # the same genes give the same score: cached by gene set, not by claim
+    cache = "bulk:" + ",".join(f"{g}={w:g}" for g, w in sorted(resolved.items()))
+    if cache not in ctx.scores:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             frame = score(
@@ -64,8 +66,8 @@ def sample_values(ctx: Context, name: str, genes: dict[str, float] | None, var: 
             )
         del a.obsm[_keys.CLAIMS_TMP]
         _keys.record(a).get(_keys.SCORES, {}).pop(_keys.CLAIMS_TMP, None)
-        ctx.scores[name] = frame[name].to_numpy(dtype=float)
-    return pd.Series(ctx.scores[name], index=a.obs_names)
+        ctx.scores[cache] = frame[name].to_numpy(dtype=float)
+    return pd.Series(ctx.scores[cache], index=a.obs_names)
 
 
 def _dummies(values: pd.Series, name: str, min_n: int) -> pd.DataFrame:
