@@ -88,6 +88,7 @@ def kaplan_meier(
     ax.set_ylabel("overall survival")
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=7, title=f"{label} vs median", title_fontsize=7)
-    ax.set_title(f"{len(frame)} tumours, {int(e.sum())} deaths; log-rank p = {p:.2g}", fontsize=8)
+    title = f"{len(frame)} tumours, {int(e.sum())} deaths; log-rank p = {p:.2g} (unadjusted)"
+    ax.set_title(title, fontsize=8)
     ax.figure.tight_layout()
     return ax
