@@ -64,6 +64,10 @@ CLAIMS = "claims"
 NOTICES = "notices"
 #: the simulator's parameters and planted truth (sim)
 SIMULATION = "simulation"
+#: the kind of data: ``bulk``, ``multi_region`` (one row per sample) or, when absent, single-cell
+MODALITY = "modality"
+#: the cohort's age group for pooling (``adult`` or ``paediatric``; bulk cohorts)
+COHORT_GROUP = "cohort_group"
 
 # ---- .obsm keys
 #: the library scored with ``score_genes`` (pipeline, export, plots)
@@ -78,6 +82,8 @@ NEFTEL_MODULES = "neftel_modules"
 NEFTEL_STATE_MAP = "neftel_state_map"
 #: infercnvpy's copy-number matrix
 X_CNV = "X_cnv"
+#: per-sample ssGSEA scores of bulk data (samples x signatures; the claims' default source)
+SSGSEA = "neurosig_ssgsea"
 
 
 def score_key(method: str) -> str:

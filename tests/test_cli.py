@@ -405,3 +405,19 @@ def test_ensembl_ids_can_be_read_with_the_options_the_advice_names(published_h5a
     assert "HLA-A" in ad.read_h5ad(tmp_path / "h.h5ad").var_names
     result = CliRunner().invoke(main, [*base, "--map-ensembl"])  # made-up ids map to nothing, but run
     assert result.exit_code == 0, result.output
+
+
+def test_test_on_a_bulk_h5ad_runs_the_bulk_claims_without_communication(tmp_path):
+    from tests.claims.bulk_inputs import simulated_cohort
+
+    a = simulated_cohort(60, 0, effect=-1.0, key="neurosig_ssgsea")  # the claims' default score key
+    path = tmp_path / "bulk.h5ad"
+    a.write_h5ad(path)
+    result = CliRunner().invoke(
+        main, ["test", str(path), "--out", str(tmp_path / "ev"), "--only", "B1_bulk,S1"]
+    )
+    assert result.exit_code == 0, result.output
+    ev = pd.read_csv(tmp_path / "ev" / "evidence.csv")
+    assert set(ev["claim"]) == {"B1_bulk", "S1"} and set(ev["data_type"]) == {"bulk"}
+    row = ev[(ev["claim"] == "B1_bulk") & (ev["dataset"] == "sim0")].iloc[0]
+    assert row["verdict"] == "supported" and "purity" in row["adjusted_for"]

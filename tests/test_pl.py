@@ -54,3 +54,54 @@ def test_plot_without_communication_says_what_to_run():
 
     with pytest.raises(InputDataError, match="tl.communicate"):
         communication_dotplot(ad.AnnData(pd.DataFrame([[1.0]])))
+
+
+def test_kaplan_meier_curves_equal_lifelines():
+    lifelines = pytest.importorskip("lifelines")
+    import numpy as np
+
+    from neurosig.pl import kaplan_meier
+    from neurosig.pl.survival import km_curves
+    from tests.claims.bulk_inputs import simulated_cohort
+
+    a = simulated_cohort(80, 7, hazard=0.5, key="s")
+    t, e = a.obs["os_months"].to_numpy(), a.obs["os_event"].to_numpy()
+    x = a.obsm["s"]["neural_interaction_composite"]
+    high = (x > x.median()).to_numpy()
+    curves = km_curves(t, e, high)
+    ref = lifelines.KaplanMeierFitter().fit(t[high], e[high]).survival_function_
+    at = ref.loc[curves["high"]["time"].to_numpy()].iloc[:, 0].to_numpy()
+    assert np.allclose(curves["high"]["survival"], at)
+    ax = kaplan_meier(a, x)
+    assert len(ax.get_lines()) == 2 and "log-rank p" in ax.get_title()
+    plt.close(ax.figure)
+    del a.obs["os_event"]
+    with pytest.raises(InputDataError, match="no survival"):
+        kaplan_meier(a, x)
+
+
+def test_verdict_matrix_colours_each_cell_by_its_verdict():
+    from matplotlib.colors import to_hex
+
+    from neurosig.pl import verdict_matrix
+    from neurosig.pl.verdicts import VERDICT_COLOURS
+
+    ev = pd.DataFrame(
+        {
+            "claim": ["B1_bulk", "B1_bulk", "S1"],
+            "dataset": ["c1", "pooled", "c1"],
+            "verdict": ["supported", "inconclusive", "not testable"],
+            "effect": [-0.3, -0.1, float("nan")],
+            "n_patients": [50, 90, 0],
+        }
+    )
+    ax = verdict_matrix(ev)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["c1", "pooled"]  # pooled last
+    faces = [to_hex(p.get_facecolor()) for p in ax.patches]
+    assert faces == [
+        VERDICT_COLOURS["supported"],
+        VERDICT_COLOURS["inconclusive"],
+        VERDICT_COLOURS["not testable"],
+    ]
+    assert "-0.30\nn=50" in [t.get_text() for t in ax.texts]
+    plt.close(ax.figure)

@@ -6,6 +6,7 @@ claim's variables, :mod:`.verdict` words the rows and :mod:`.pooling` pools data
 """
 
 from .context import NotTestable
+from .engine import data_type_of
 from .evidence import EVIDENCE_COLUMNS, PER_PATIENT_COLUMNS
 from .levels import LEVELS, Level
 from .pooling import check_independent, pool_evidence
@@ -21,6 +22,7 @@ __all__ = [
     "Level",
     "NotTestable",
     "check_independent",
+    "data_type_of",
     "circularity_guard",
     "load_claims",
     "pool_evidence",

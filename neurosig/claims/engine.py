@@ -22,7 +22,7 @@ from .._provenance import h5ad_safe
 from .._stats import bh_qvalues
 from ..errors import InputDataError
 from .context import Context, NotTestable
-from .evidence import EVIDENCE_COLUMNS, PER_PATIENT_COLUMNS
+from .evidence import DATA_TYPES, EVIDENCE_COLUMNS, PER_PATIENT_COLUMNS
 from .levels import LEVELS
 from .registry import load_claims
 from .variables import circularity_guard, describe, genes_of
@@ -50,6 +50,16 @@ def _row(claim_id: str, c: dict, dataset: str, **kw) -> dict:
     }
     row.update(kw)
     return row
+
+
+def data_type_of(adata: ad.AnnData) -> str:
+    """The dataset's data type (:data:`DATA_TYPES`): ``.uns["neurosig"]["modality"]``, default single-cell."""
+    modality = str(_keys.record(adata).get(_keys.MODALITY, "") or "single_cell")
+    if modality not in DATA_TYPES:
+        raise InputDataError(
+            f'.uns["neurosig"]["modality"] is {modality!r}; use one of {", ".join(DATA_TYPES)}.'
+        )
+    return modality
 
 
 def _control_note(ctx: Context, cid: str, note: str) -> str:
@@ -103,7 +113,9 @@ def test_claims(
     in ``.uns["neurosig"]["claims"]``.
     """
     doc = claims if isinstance(claims, dict) else load_claims(claims)
-    for col in ("cell_type", "patient"):
+    data_type = data_type_of(adata)
+    needed = ("cell_type", "patient") if data_type == "single_cell" else ("patient",)
+    for col in needed:
         if col not in adata.obs:
             raise InputDataError(
                 f".obs[{col!r}] is missing; load data with neurosig.datasets.load or annotate it first."
@@ -127,8 +139,11 @@ def test_claims(
     levels = sorted({str(c.get("level")) for _, c in items} - set(LEVELS))
     if levels:
         raise InputDataError(f"Unknown claim level(s) {levels}; known: {', '.join(LEVELS)}.")
+    # a claim is tested on the data types its level applies to (no row otherwise)
+    items = [(k, v) for k, v in items if data_type in LEVELS[v["level"]].data_types]
+    group = str(_keys.record(adata).get(_keys.COHORT_GROUP, "") or "")
     for cid, c in items:
-        base = _row(cid, c, dataset)
+        base = _row(cid, c, dataset, data_type=data_type, cohort_group=group)
         try:
             if c.get("testable", True) is False:
                 raise NotTestable(c["reason"])
@@ -136,7 +151,7 @@ def test_claims(
             if not level.variables:
                 result = level.func(ctx, cid, c)
             else:
-                xg, yg, note = circularity_guard(genes_of(c["x"]), genes_of(c["y"]))
+                xg, yg, note = circularity_guard(genes_of(c["x"]), genes_of(c["y"]) if "y" in c else None)
                 base["circularity"] = note
                 try:
                     result = level.func(ctx, cid, c, xg, yg)

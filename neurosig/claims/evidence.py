@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+#: Kinds of data a dataset can be (``.uns["neurosig"]["modality"]``, default single-cell).
+DATA_TYPES = ("single_cell", "bulk", "multi_region")
+
 EVIDENCE_COLUMNS = [
     "dataset",
+    "data_type",
+    "cohort_group",
     "claim",
     "statement",
     "section",

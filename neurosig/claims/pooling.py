@@ -43,12 +43,20 @@ def pool_estimates(ok: pd.DataFrame, first: dict, alpha: float = 0.05) -> dict:
 
     Fisher z of rho, or log-odds slopes, with their standard errors (``z``, ``z_se``);
     DerSimonian-Laird tau^2 with the Hartung-Knapp interval, the dataset as the unit. A
-    single testable dataset is carried over as it is.
+    single testable dataset is carried over as it is. ``adjusted_for`` is carried when the
+    datasets agree on it.
     """
     usable = ok[np.isfinite(ok["z"].astype(float)) & np.isfinite(ok["z_se"].astype(float))]
+    adjusted = sorted({str(v) for v in usable["adjusted_for"].dropna() if str(v) not in ("", "nan")})
+    out = (
+        {"adjusted_for": adjusted[0] if len(adjusted) == 1 else "per dataset (see its row)"}
+        if adjusted
+        else {}
+    )
     if len(usable) == 1 or (len(usable) == 0 and len(ok) == 1):
         one = (usable if len(usable) else ok).iloc[0]
         return {
+            **out,
             **{k: one[k] for k in ("effect_type", "effect", "ci_low", "ci_high", "pvalue", "z", "z_se")},
             "reason": f"one testable dataset ({one['dataset']})",
         }
@@ -58,7 +66,8 @@ def pool_estimates(ok: pd.DataFrame, first: dict, alpha: float = 0.05) -> dict:
     is_rho = str(first["effect_type"]).startswith("spearman")
     f = np.tanh if is_rho else (lambda v: v)
     return {
-        "effect_type": first["effect_type"] + " (pooled over datasets)",
+        **out,
+        "effect_type": str(usable["effect_type"].iloc[0]) + " (pooled over datasets)",
         "effect": float(f(res.estimate)),
         "ci_low": float(f(res.ci_low)),
         "ci_high": float(f(res.ci_high)),
@@ -73,13 +82,19 @@ def pool_estimates(ok: pd.DataFrame, first: dict, alpha: float = 0.05) -> dict:
 def pool_evidence(
     tables: list[pd.DataFrame], alpha: float = 0.05, min_effect: dict[str, float] | None = None
 ) -> pd.DataFrame:
-    """Per-dataset evidence plus one pooled row per claim (``dataset == "pooled"``).
+    """Per-dataset evidence plus one pooled row per claim and data type (``dataset == "pooled"``).
+
+    Datasets are pooled within a data type (``data_type``: single_cell, bulk,
+    multi_region), never across. When the testable datasets of a claim come from several
+    cohort groups (``cohort_group``: adult, paediatric), each group is also pooled alone
+    (``dataset == "pooled:adult"``...; ``cohort_group`` of the all-groups row is ``all``).
 
     Each claim's testable rows are pooled by its level's ``pool`` (:class:`Level`):
     :func:`pool_estimates` (random effects over the datasets' estimates) unless the level
     defines its own, as the communication level does (the patients of all datasets
-    together, a binomial test of those with a significant axis pair). q-values are BH within each level
-    over the pooled rows. Datasets that share cells are refused (:func:`check_independent`).
+    together, a binomial test of those with a significant axis pair). q-values are BH
+    within each level and cohort group over the pooled rows. Datasets that share cells are
+    refused (:func:`check_independent`).
     """
     thresholds = {**MIN_EFFECT, **(min_effect or {})}
     check_independent([str(t["dataset"].iloc[0]) for t in tables if len(t) and "dataset" in t])
@@ -88,32 +103,25 @@ def pool_evidence(
         t = t.copy()
         t.attrs = {}
         stripped.append(t)
-    every = pd.concat(stripped, ignore_index=True)
+    every = pd.concat(stripped, ignore_index=True).reindex(columns=EVIDENCE_COLUMNS)
+    # tables written before data types existed are single-cell
+    every["data_type"] = every["data_type"].fillna("single_cell")
+    every["cohort_group"] = every["cohort_group"].fillna("")
     pooled = []
-    for _, grp in every.groupby("claim", sort=False):
-        first = grp.iloc[0].to_dict()
-        row = {
-            k: first[k]
-            for k in ("claim", "statement", "section", "level", "proxy", "x", "y", "population", "expected")
-        }
-        row["dataset"] = "pooled"
+    for _, grp in every.groupby(["claim", "data_type"], sort=False):
+        pooled.append(_pool(grp, alpha, "all"))
         ok = grp[grp["verdict"] != "not testable"]
-        row["n_patients"] = int(ok["n_patients"].fillna(0).sum()) if len(ok) else 0
-        row["n_cells"] = int(ok["n_cells"].fillna(0).sum()) if len(ok) else 0
-        row["circularity"] = "; ".join(
-            sorted({str(v) for v in grp["circularity"].dropna() if str(v) not in ("", "nan")})
-        )
-        if ok.empty:
-            reasons = "; ".join(f"{d}: {r}" for d, r in zip(grp["dataset"], grp["reason"], strict=True))
-            row.update({"verdict": "not testable", "reason": reasons})
-        else:
-            level = LEVELS.get(str(first["level"]))
-            pool = level.pool if level is not None and level.pool is not None else pool_estimates
-            row.update(pool(ok, first, alpha))
-        pooled.append(row)
+        groups = sorted({g for g in ok["cohort_group"].astype(str) if g not in ("", "nan")})
+        if len(groups) > 1:  # adult and paediatric cohorts: each alone, and together above
+            for g in groups:
+                pooled.append(_pool(grp[grp["cohort_group"].astype(str) == g], alpha, g))
     pooled = pd.DataFrame(pooled).reindex(columns=EVIDENCE_COLUMNS)
-    for level in pooled["level"].unique():
-        m = (pooled["level"] == level) & pooled["verdict"].ne("not testable")
+    for (level, group), _ in pooled.groupby(["level", "cohort_group"], sort=False):
+        m = (
+            (pooled["level"] == level)
+            & (pooled["cohort_group"] == group)
+            & pooled["verdict"].ne("not testable")
+        )
         pooled.loc[m, "qvalue"] = bh_qvalues(pooled.loc[m, "pvalue"].to_numpy(dtype=float))
     own = every.groupby("claim", sort=False)["min_effect"].first() if "min_effect" in every else None
     pooled["min_effect"] = [
@@ -125,3 +133,29 @@ def pool_evidence(
     pooled["verdict"] = [verdict(r, alpha, thresholds) for r in pooled.to_dict("records")]
     pooled["reason"] = [with_verdict_note(r, alpha) for r in pooled.to_dict("records")]
     return pd.concat([every.reindex(columns=EVIDENCE_COLUMNS), pooled], ignore_index=True)
+
+
+def _pool(grp: pd.DataFrame, alpha: float, group: str) -> dict:
+    """One pooled row of one claim over the datasets of ``grp`` (one data type), the dataset as unit."""
+    first = grp.iloc[0].to_dict()
+    row = {
+        k: first[k]
+        for k in ("claim", "statement", "section", "level", "proxy", "x", "y", "population", "expected")
+    }
+    row["dataset"] = "pooled" if group == "all" else f"pooled:{group}"
+    row["data_type"] = first["data_type"]
+    row["cohort_group"] = group
+    ok = grp[grp["verdict"] != "not testable"]
+    row["n_patients"] = int(ok["n_patients"].fillna(0).sum()) if len(ok) else 0
+    row["n_cells"] = int(ok["n_cells"].fillna(0).sum()) if len(ok) else 0
+    row["circularity"] = "; ".join(
+        sorted({str(v) for v in grp["circularity"].dropna() if str(v) not in ("", "nan")})
+    )
+    if ok.empty:
+        reasons = "; ".join(f"{d}: {r}" for d, r in zip(grp["dataset"], grp["reason"], strict=True))
+        row.update({"verdict": "not testable", "reason": reasons})
+    else:
+        level = LEVELS.get(str(first["level"]))
+        pool = level.pool if level is not None and level.pool is not None else pool_estimates
+        row.update(pool(ok, first, alpha))
+    return row

@@ -21,7 +21,7 @@ from .context import Context, NotTestable
 
 def describe(var: dict) -> str:
     """A variable in one line, e.g. ``signature:MHC_I_machinery in malignant``."""
-    for kind in ("signature", "gene", "interaction"):
+    for kind in ("signature", "gene", "interaction", "obs", "survival"):
         if kind in var:
             text = f"{kind}:{var[kind]}"
             break

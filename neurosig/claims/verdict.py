@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 #: Smallest effects of interest by kind of effect (overridden by ``settings.min_effect``).
-MIN_EFFECT = {"spearman_rho": 0.1, "log_odds_per_sd": 0.2, "fraction_of_patients": 0.25}
+MIN_EFFECT = {
+    "spearman_rho": 0.1,
+    "log_odds_per_sd": 0.2,
+    "fraction_of_patients": 0.25,
+    "log_hazard_ratio": 0.18,
+}
 
 
 def effect_kind(effect_type: str) -> str:
@@ -17,6 +22,8 @@ def effect_kind(effect_type: str) -> str:
         return "log_odds_per_sd"
     if text.startswith("fraction_of_patients"):
         return "fraction_of_patients"
+    if text.startswith("log_hazard_ratio"):
+        return "log_hazard_ratio"
     return ""
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 from .. import _keys
 from .._atomic import atomic_path
 from .._provenance import file_hash
-from ..claims import check_independent, pool_evidence
+from ..claims import check_independent, data_type_of, pool_evidence
 from ..errors import InputDataError
 from ..export.communication import write_communication_run
 from ..export.evidence import write_evidence_run
@@ -178,8 +178,8 @@ def test_cmd(inputs, out, claims_file, only, seed, n_perms, state_covariate):
     tables, per_patient, sources = [], [], {}
     for input_ in inputs:
         adata = _read_input(input_)
-        if _keys.COMMUNICATION not in _keys.store(adata):
-            communicate_cells(adata, seed=seed, n_perms=n_perms)
+        if _keys.COMMUNICATION not in _keys.store(adata) and data_type_of(adata) == "single_cell":
+            communicate_cells(adata, seed=seed, n_perms=n_perms)  # bulk data has no cells to pair
         name = str(_keys.record(adata).get(_keys.DATASET_ID, Path(input_).stem))
         extra = {"state_covariate": state_covariate} if state_covariate else {}
         ev = test_claims(

@@ -40,7 +40,9 @@ def pool_runs(run_dirs: Sequence[str | Path], out: str | Path) -> dict[str, Path
         return [pd.read_csv(d / name) for d in dirs if (d / name).is_file()]
 
     # each run's evidence holds its dataset's rows and a one-dataset "pooled" row: pool the former
-    evidence = pool_evidence([t[t["dataset"] != "pooled"] for t in read("evidence.csv")])
+    evidence = pool_evidence(
+        [t[~t["dataset"].astype(str).str.startswith("pooled")] for t in read("evidence.csv")]
+    )
     per_patient = pd.concat(read("evidence_per_patient.csv"), ignore_index=True)
     paths = write_evidence(evidence, per_patient, out)
     scores = [

@@ -37,6 +37,7 @@ from ..pl import (
     forest,
     neftel_state_map,
     score_distributions,
+    verdict_matrix,
 )
 from ..pl._style import export_style
 from ..pp import summary_table
@@ -226,10 +227,14 @@ def _evidence(evidence: pd.DataFrame | None, per_patient: pd.DataFrame | None) -
     cols += ["pvalue", "qvalue", "n_patients", "verdict", "reason"]
     table = evidence[[c for c in cols if c in evidence]]
     counts = evidence.loc[evidence["dataset"] == "pooled", "verdict"].value_counts()
-    parts = [
-        _note("Pooled verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items())),
-        _table(table, 400),
-    ]
+    parts = [_note("Pooled verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items()))]
+    if evidence["dataset"].astype(str).str.startswith("pooled").sum() and evidence["dataset"].nunique() > 2:
+        # several datasets: the matrix of claims x datasets (and data types) opens the section
+        ax = verdict_matrix(evidence)
+        parts.append(
+            _figure(ax.figure, "verdict matrix", "Claims x datasets: colour = verdict, text = effect and n")
+        )
+    parts.append(_table(table, 400))
     for claim in evidence.loc[evidence["verdict"] != "not testable", "claim"].unique():
         ax = forest(evidence, claim, per_patient=per_patient)
         parts.append(_figure(ax.figure, f"forest plot {claim}", f"Claim {claim}"))

@@ -20,9 +20,9 @@ from .axis import load_axis
 from .signatures import library
 from .vocabulary import vocabulary as cell_type_terms
 
-LEVELS = ("cell", "patient", "communication")
+LEVELS = ("cell", "patient", "communication", "tumour", "region", "survival")
 EXPECTED = ("positive", "negative", "present")
-VARIABLE_KINDS = ("signature", "genes", "gene", "fraction", "interaction")
+VARIABLE_KINDS = ("signature", "genes", "gene", "fraction", "interaction", "obs", "survival")
 
 
 def _near(name: str, known) -> str:
@@ -56,6 +56,12 @@ def _check_variable(cid: str, side: str, var: dict, level: str, lib, vocabulary,
     if level == "patient" and kind in ("signature", "genes", "gene") and "population" not in var:
         raise InputDataError(
             f"claims: {cid}.{side} is a patient-level {kind} and needs `population` (cell types averaged)."
+        )
+    if kind == "survival" and var["survival"] != "overall":
+        raise InputDataError(f"claims: {cid}.{side}: survival must be 'overall' (os_months, os_event).")
+    if level in ("cell", "patient") and kind in ("obs", "survival"):
+        raise InputDataError(
+            f"claims: {cid}.{side}: a {kind} variable needs one row per sample (bulk levels)."
         )
     if level == "cell" and kind in ("fraction", "interaction"):
         raise InputDataError(f"claims: {cid}.{side}: a {kind} has one value per patient; use level: patient.")

@@ -37,7 +37,8 @@ def forest(evidence: pd.DataFrame, claim: str, *, per_patient: pd.DataFrame | No
         )
     labels, y = [], 0
     for _, r in rows.iloc[::-1].iterrows():
-        if r["dataset"] != "pooled" and per_patient is not None:
+        is_pooled = str(r["dataset"]).startswith("pooled")
+        if not is_pooled and per_patient is not None:
             # communication rows carry a within-patient p, not a rho: they were left out above
             pp = per_patient[per_patient["dataset"] == r["dataset"]]
             for _, p in pp.iloc[::-1].iterrows():
@@ -55,7 +56,7 @@ def forest(evidence: pd.DataFrame, claim: str, *, per_patient: pd.DataFrame | No
                 fontsize=7,
                 va="center",
             )
-        elif r["dataset"] == "pooled":
+        elif is_pooled:
             lo, hi, e = r["ci_low"], r["ci_high"], r["effect"]
             if np.isfinite(lo) and np.isfinite(hi):
                 ax.fill([lo, e, hi, e], [y, y + 0.3, y, y - 0.3], color="black")

@@ -28,10 +28,18 @@ def _docs_example() -> types.ModuleType:
 
 
 def test_registry_holds_the_levels():
-    assert list(LEVELS) == ["cell", "patient", "communication"]
+    assert list(LEVELS) == ["cell", "patient", "communication", "tumour", "region", "survival"]
     for name, level in LEVELS.items():
         assert level.name == name and level.desc and level.func.__doc__
     assert not LEVELS["communication"].variables and LEVELS["communication"].population
+    # each level names the data types it applies to
+    assert {n for n, lv in LEVELS.items() if "single_cell" in lv.data_types} == {
+        "cell",
+        "patient",
+        "communication",
+    }
+    assert {n for n, lv in LEVELS.items() if "bulk" in lv.data_types} == {"tumour", "survival"}
+    assert LEVELS["region"].data_types == ("multi_region",)
 
 
 def test_docs_example_registers_and_tests(monkeypatch):

@@ -43,6 +43,8 @@ def test_two_datasets_pool(default_run, tmp_path):
     assert (summary.drop(columns=["dataset", "patient"]) >= 0).all().all()  # absent types: 0, not NaN
     html = paths["report.html"].read_text()
     assert '<section id="evidence">' in html and '<section id="summary">' not in html
+    assert 'alt="verdict matrix"' in html  # several datasets: the matrix opens the evidence section
+    assert set(evidence["data_type"]) == {"single_cell"}
     prov = json.loads(paths["provenance.json"].read_text())
     assert set(prov["run_provenance_sha256"]) == {default_run.name, second.name}
     # the runs' provenance.json holds a clock: its hash must not reach files that should be byte-stable

@@ -21,3 +21,23 @@ def test_every_file_loads_and_agrees():
     assert library()
     for comp in patient_score_spec()["compartments"].values():
         assert set(comp["cell_types"]) <= terms
+
+
+def test_bulk_variable_kinds_are_checked():
+    import copy
+
+    import pytest
+
+    from neurosig.claims import load_claims, validate_claims
+    from neurosig.errors import InputDataError
+
+    doc = copy.deepcopy(load_claims())
+    assert doc["claims"]["B1_region_P5"]["x"] == {"obs": "dist_periphery"}
+    bad = copy.deepcopy(doc)
+    bad["claims"]["S1"]["y"] = {"survival": "progression"}
+    with pytest.raises(InputDataError, match="survival must be 'overall'"):
+        validate_claims(bad)
+    bad = copy.deepcopy(doc)
+    bad["claims"]["A1"]["y"] = {"obs": "purity"}
+    with pytest.raises(InputDataError, match="one row per sample"):
+        validate_claims(bad)

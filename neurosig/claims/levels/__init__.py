@@ -4,13 +4,16 @@ Adding a level is one module (a test function and its :class:`Level`) and one li
 """
 
 from ..._registry import by_name
-from . import cell, communication, patient
+from . import cell, communication, patient, region, survival, tumour
 from ._level import Level
 
 LEVELS: dict[str, Level] = by_name(
     cell.LEVEL,
     patient.LEVEL,
     communication.LEVEL,
+    tumour.LEVEL,
+    region.LEVEL,
+    survival.LEVEL,
 )
 
 __all__ = ["LEVELS", "Level"]

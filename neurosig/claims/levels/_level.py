@@ -19,6 +19,9 @@ class Level:
     ``pool``, when given, pools a claim's testable rows of several datasets:
     ``pool(rows, first_row, alpha)`` returns the pooled row's fields; by default
     :func:`neurosig.claims.pooling.pool_estimates` (random effects over ``z``, ``z_se``).
+    ``data_types`` are the kinds of data the level applies to (``single_cell``, ``bulk``,
+    ``multi_region``: the dataset's ``.uns["neurosig"]["modality"]``); a claim whose level
+    does not apply to the dataset's data type gives no row.
     """
 
     name: str
@@ -27,3 +30,4 @@ class Level:
     variables: bool = True
     population: Callable[[dict], list[str]] | None = None
     pool: Callable[..., dict] | None = None
+    data_types: tuple[str, ...] = ("single_cell",)
