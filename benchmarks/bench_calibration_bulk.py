@@ -24,7 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from neurosig.claims import load_claims, pool_evidence, test_claims  # noqa: E402
+from neurosig.claims import load_claims, pool_evidence  # noqa: E402
+from neurosig.tl import test_claims  # noqa: E402
 from tests.claims.bulk_inputs import simulated_atlas, simulated_cohort  # noqa: E402
 
 KEY = "sim_scores"

@@ -26,7 +26,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from neurosig.claims import LEVELS, load_claims, pool_evidence, test_claims  # noqa: E402
+from neurosig.claims import LEVELS, load_claims, pool_evidence  # noqa: E402
+from neurosig.tl import test_claims  # noqa: E402
 from tests.claims.bulk_inputs import atlas, gliovis_cohort, scored  # noqa: E402
 
 COHORTS = [

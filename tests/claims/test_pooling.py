@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurosig.claims import load_claims, pool_evidence, test_claims
+from neurosig.claims import load_claims, pool_evidence
 from neurosig.claims.stats import random_effects
+from neurosig.tl import test_claims
 from tests.claims.bulk_inputs import simulated_atlas, simulated_cohort
 
 

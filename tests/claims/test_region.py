@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from neurosig.claims import load_claims, test_claims
+from neurosig.claims import load_claims
+from neurosig.tl import test_claims
 from tests.claims.bulk_inputs import atlas, scored, simulated_atlas
 from tests.conftest import MIRROR
 

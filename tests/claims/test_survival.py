@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neurosig.claims import load_claims, test_claims
+from neurosig.claims import load_claims
 from neurosig.claims.levels.survival import cox
+from neurosig.tl import test_claims
 from tests.claims.bulk_inputs import simulated_cohort
 from tests.claims.test_tumour import HAS_BULK, KEY, ducray  # noqa: F401 - the module fixture
 

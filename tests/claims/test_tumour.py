@@ -8,7 +8,8 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats as sps
 
-from neurosig.claims import load_claims, test_claims
+from neurosig.claims import load_claims
+from neurosig.tl import test_claims
 from tests.claims.bulk_inputs import gliovis_cohort, scored, simulated_cohort
 from tests.conftest import MIRROR
 
