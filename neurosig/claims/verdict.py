@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 #: Smallest effects of interest by kind of effect (overridden by ``settings.min_effect``).
-MIN_EFFECT = {"spearman_rho": 0.1, "log_odds_per_sd": 0.2, "fraction_of_patients": 0.25}
+MIN_EFFECT = {
+    "spearman_rho": 0.1,
+    "log_odds_per_sd": 0.2,
+    "fraction_of_patients": 0.25,
+    "paired_smd": 0.2,
+    "paired_log_odds_ratio": 0.2,
+}
 
 
 def effect_kind(effect_type: str) -> str:
@@ -15,6 +21,9 @@ def effect_kind(effect_type: str) -> str:
         return "spearman_rho"
     if text.startswith("log_odds"):
         return "log_odds_per_sd"
+    for kind in ("paired_smd", "paired_log_odds_ratio"):
+        if text.startswith(kind):
+            return kind
     if text.startswith("fraction_of_patients"):
         return "fraction_of_patients"
     return ""

@@ -4,13 +4,14 @@ Adding a level is one module (a test function and its :class:`Level`) and one li
 """
 
 from ..._registry import by_name
-from . import cell, communication, patient
+from . import cell, communication, paired, patient
 from ._level import Level
 
 LEVELS: dict[str, Level] = by_name(
     cell.LEVEL,
     patient.LEVEL,
     communication.LEVEL,
+    paired.LEVEL,
 )
 
 __all__ = ["LEVELS", "Level"]
