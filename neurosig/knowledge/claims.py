@@ -55,7 +55,7 @@ def _check_variable(cid: str, side: str, var: dict, level: str, lib, vocabulary,
         raise InputDataError(f"claims: {cid}.{side} names unknown axis claim {var['interaction']!r}.")
     if level in ("patient", "paired") and kind in ("signature", "genes", "gene") and "population" not in var:
         raise InputDataError(
-            f"claims: {cid}.{side} is a patient-level {kind} and needs `population` (cell types averaged)."
+            f"claims: {cid}.{side} is a {level}-level {kind} and needs `population` (cell types averaged)."
         )
     if level == "cell" and kind in ("fraction", "interaction"):
         raise InputDataError(f"claims: {cid}.{side}: a {kind} has one value per patient; use level: patient.")

@@ -27,7 +27,7 @@ def _docs_example() -> types.ModuleType:
 
 
 def test_registry_holds_the_levels():
-    assert list(LEVELS) == ["cell", "patient", "communication"]
+    assert list(LEVELS) == ["cell", "patient", "communication", "paired"]
     for name, level in LEVELS.items():
         assert level.name == name and level.desc and level.func.__doc__
     assert not LEVELS["communication"].variables and LEVELS["communication"].population
