@@ -157,7 +157,7 @@ def load(
             "accessions": entry["accessions"],
             "technology": entry["technology"],
             "verification": entry["verification"],
-            "manifest": str(manifest.path),
+            "manifest": str(manifest.source(dataset_id)),
         },
         "files": {k: v["sha256"] for k, v in report["files"].items()},
         "obs_joins": {j["file"]: {k: v for k, v in j.items() if k != "file"} for j in report["obs_joins"]},
