@@ -122,7 +122,9 @@ def test_cli_manifest_option(tmp_path, monkeypatch):
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("command", [["run"], ["test", "x.h5ad"], ["workflow"], ["score", "x"], ["stage", "fetch"]])
+@pytest.mark.parametrize(
+    "command", [["run"], ["test", "x.h5ad"], ["workflow"], ["score", "x"], ["stage", "fetch"]]
+)
 def test_commands_that_read_the_manifest_take_the_option(command):
     result = CliRunner().invoke(main, [*command, "--help"])
     assert "--manifest" in result.output
