@@ -245,6 +245,7 @@ def harmonise(
 
     patient = resolve_field(obs, schema.get("patient"), "patient")
     sample = resolve_field(obs, schema.get("sample"), "sample")
+    region = resolve_field(obs, schema.get("region"), "region")
     author = resolve_field(obs, schema.get("cell_type_author"), "cell_type_author")
     if patient is None:
         raise InputDataError(f"{dataset_id}: no patient field; name the patient column.")
@@ -271,14 +272,17 @@ def harmonise(
     new_obs["dataset"] = dataset_id
     new_obs["patient"] = patient.astype(str)
     new_obs["sample"] = (sample if sample is not None else patient).astype(str)
+    if region is not None:  # region or timepoint of the sample within its patient (paired designs)
+        new_obs["region"] = region.astype("string").fillna("NA").astype(str)
     new_obs["cell_type"] = pd.Categorical(cell_type, categories=list(vocabulary()))
     new_obs["cell_type_author"] = author.astype(str).where(author.notna(), "NA")
     new_obs["lineage"] = cell_type.map(lineage_of).astype(str)
     new_obs["malignant"] = malignant
     for c in keep:
         new_obs[f"author_{c}"] = obs[c].to_numpy()
-    for c in ("dataset", "patient", "sample", "cell_type_author", "lineage"):
-        new_obs[c] = new_obs[c].astype("category")
+    for c in ("dataset", "patient", "sample", "region", "cell_type_author", "lineage"):
+        if c in new_obs:
+            new_obs[c] = new_obs[c].astype("category")
 
     mat = work.X
     new_obs["n_genes"] = np.asarray((mat > 0).sum(axis=1)).ravel().astype(np.int32)

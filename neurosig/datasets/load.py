@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import anndata as ad
+import numpy as np
 import pandas as pd
 
 from ..errors import InputDataError
@@ -99,11 +100,21 @@ def read_raw(
         joined.index = adata.obs_names
         clash = [c for c in joined.columns if c in adata.obs.columns]
         adata.obs = adata.obs.join(joined.drop(columns=clash))
+        dropped = 0
+        if (
+            n_missing
+            and entry["schema"].get("unlabelled_cells") == "drop"
+            and step is entry["load"]["obs"][0]
+        ):
+            # the first label file lists the cells the authors kept: the rest failed their QC
+            dropped = n_missing
+            adata = adata[np.asarray(found)].copy()
         report["obs_joins"].append(
             {
                 "file": source,
                 "cells_matched": int(found.sum()),
                 "cells_missing": n_missing,
+                "cells_dropped": dropped,
                 "rows_not_in_matrix": int(len(meta) - found.sum()),
             }
         )
