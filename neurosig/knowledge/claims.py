@@ -64,13 +64,17 @@ def _check_variable(cid: str, side: str, var: dict, level: str, lib, vocabulary,
 def _check_paired(source: str, cid: str, c: dict, lib, vocabulary, axis) -> None:
     """A paired claim: two distinct ``regions`` (A - B) and one outcome ``y`` (no ``x``)."""
     regions = c.get("regions")
-    if not (isinstance(regions, list) and len(regions) == 2 and all(isinstance(r, str) and r for r in regions)):
+    if not (
+        isinstance(regions, list) and len(regions) == 2 and all(isinstance(r, str) and r for r in regions)
+    ):
         raise InputDataError(
             f"{source}: {cid}.regions must list two region labels of .obs['region'], "
             f"first minus second (e.g. [HFC, LFC]); got {regions!r}."
         )
     if regions[0] == regions[1]:
-        raise InputDataError(f"{source}: {cid}.regions names {regions[0]!r} twice; give two different regions.")
+        raise InputDataError(
+            f"{source}: {cid}.regions names {regions[0]!r} twice; give two different regions."
+        )
     if "x" in c:
         raise InputDataError(
             f"{source}: {cid} is a paired claim: the regions are its x; remove `x` and keep `y`."
@@ -78,7 +82,9 @@ def _check_paired(source: str, cid: str, c: dict, lib, vocabulary, axis) -> None
     if "y" not in c:
         raise InputDataError(f"{source}: {cid} needs `y` (a variable compared between the regions).")
     if "interaction" in c["y"]:
-        raise InputDataError(f"{source}: {cid}.y: a paired claim compares a score or a fraction, not an interaction.")
+        raise InputDataError(
+            f"{source}: {cid}.y: a paired claim compares a score or a fraction, not an interaction."
+        )
     _check_variable(cid, "y", c["y"], "paired", lib, vocabulary, axis)
 
 

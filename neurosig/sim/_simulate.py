@@ -81,10 +81,14 @@ def _region_genes(params: SimParams, universe: pd.Index) -> dict[int, list[str]]
     lib = library() if params.region_effects else {}
     for i, e in enumerate(params.region_effects):
         if e.signature not in lib:
-            raise InputDataError(f"region_effects names unknown signature {e.signature!r}; see `neurosig signatures list`.")
+            raise InputDataError(
+                f"region_effects names unknown signature {e.signature!r}; see `neurosig signatures list`."
+            )
         genes = [g for g in lib[e.signature].weights if g in universe]
         if not genes:
-            raise InputDataError(f"region_effects: no gene of {e.signature} is in the simulator's gene universe.")
+            raise InputDataError(
+                f"region_effects: no gene of {e.signature} is in the simulator's gene universe."
+            )
         out[i] = genes
     return out
 
@@ -293,7 +297,9 @@ def _provenance(params, truth, profiles, planted, genes) -> dict:
         "neurosig_version": __version__,
         "versions": package_versions(),
         "simulation": {
-            "params": {k: v for k, v in params.to_dict().items() if k not in ("lr_effects", "region_effects")},
+            "params": {
+                k: v for k, v in params.to_dict().items() if k not in ("lr_effects", "region_effects")
+            },
             "truth": {
                 "patient_neural": truth["patient_neural"],
                 "planned_composition": truth["planned_composition"],

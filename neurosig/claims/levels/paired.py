@@ -48,7 +48,12 @@ def regions_of(ctx: Context, c: dict) -> tuple[str, str, pd.Series]:
 
 
 def _score_differences(
-    values: np.ndarray, pop: np.ndarray, patients: np.ndarray, region: np.ndarray, first: str, second: str,
+    values: np.ndarray,
+    pop: np.ndarray,
+    patients: np.ndarray,
+    region: np.ndarray,
+    first: str,
+    second: str,
     min_cells: int,
 ) -> tuple[dict[str, float], dict[str, int], list[str]]:
     """Per patient: standardised mean difference of the population's cells, first - second."""
@@ -59,7 +64,9 @@ def _score_differences(
         if min(va.size, vb.size) < min_cells:
             short.append(f"{p} ({va.size}/{vb.size} cells)")
             continue
-        pooled = np.sqrt(((va.size - 1) * va.var(ddof=1) + (vb.size - 1) * vb.var(ddof=1)) / (va.size + vb.size - 2))
+        pooled = np.sqrt(
+            ((va.size - 1) * va.var(ddof=1) + (vb.size - 1) * vb.var(ddof=1)) / (va.size + vb.size - 2)
+        )
         if not pooled > 0:
             short.append(f"{p} (constant values)")
             continue
@@ -97,8 +104,12 @@ def run(ctx: Context, cid: str, c: dict) -> dict:
     if "fraction" in var:
         keep = unsorted_cells(a, s)
         if not keep.any():
-            raise NotTestable("every cell comes from a sorted gate (e.g. CD45neg): fractions reflect the sort")
-        diffs, cells, short = _fraction_differences(in_types(a, var["fraction"]), keep, patients, region, first, second)
+            raise NotTestable(
+                "every cell comes from a sorted gate (e.g. CD45neg): fractions reflect the sort"
+            )
+        diffs, cells, short = _fraction_differences(
+            in_types(a, var["fraction"]), keep, patients, region, first, second
+        )
         kind = "log_odds_ratio"
     else:
         genes = genes_of(var)
@@ -167,4 +178,3 @@ LEVEL = Level(
     variables=False,
     population=_population,
 )
-
