@@ -69,7 +69,12 @@ def one(n_patients: int, cells: int, genes: int, effect: float, seed: int) -> di
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         row = test_claims(a, only=[CLAIM], inplace=False, seed=seed).iloc[0]
-    return {"seed": seed, "effect": float(row["effect"]), "pvalue": float(row["pvalue"]), "verdict": row["verdict"]}
+    return {
+        "seed": seed,
+        "effect": float(row["effect"]),
+        "pvalue": float(row["pvalue"]),
+        "verdict": row["verdict"],
+    }
 
 
 def main() -> None:
