@@ -174,3 +174,32 @@ def test_rds_matrix_reads_dense_and_refuses_other_objects(tmp_path):
     bad.write_bytes(b"not an rds")
     with pytest.raises(ParseError, match="not a readable R .rds"):
         run_parser("rds_matrix", {"rds": bad})
+
+
+def test_region_reaches_a_paired_claim(gbmcare):
+    """obs['region'] from the manifest is what a paired claim contrasts (T2 - T1 here)."""
+    import warnings
+
+    from neurosig.claims import test_claims
+
+    manifest, _ = gbmcare
+    a = load(ID, manifest=manifest, progress=False)
+    doc = {
+        "settings": {"min_cells_per_region": 1},
+        "claims": {
+            "recurrence_neurons": {
+                "statement": "more neurons at recurrence",
+                "level": "paired",
+                "regions": ["T2", "T1"],
+                "y": {"fraction": ["neuron"]},
+                "proxy": "P3",
+                "expected": "positive",
+            }
+        },
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        row = test_claims(a, doc, inplace=False).iloc[0]
+    # only P3 has both timepoints: not testable, and the reason shows P3's log odds ratio
+    assert row["verdict"] == "not testable"
+    assert "1 patient(s) with both T2 and T1 (need 6)" in row["reason"] and "P3 " in row["reason"]
