@@ -94,6 +94,23 @@ PUBLISHED = {
             "MSigDB_HALLMARK_INTERFERON_GAMMA_RESPONSE_v7.5.1",
         ),
     ],
+    # HFC vs LFC regions (Nejo et al. 2023, bioRxiv 10.1101/2023.08.04.548295: fgsea of MSigDB
+    # Hallmark sets on HFC-vs-LFC MAST statistics, t-nejo/Glioma-neuron-immune-crosstalk
+    # 1_03_scRNAseq_fgsea.R); the IFN-gamma set is HALLMARK_IFNG_RESPONSE above
+    "inflammation": [
+        (
+            "HALLMARK_INFLAMMATORY_RESPONSE",
+            "MSigDB Hallmark inflammatory response (v7.0)",
+            "inflammation",
+            "MSigDB_HALLMARK_INFLAMMATORY_RESPONSE_v7.0",
+        ),
+        (
+            "HALLMARK_TNFA_SIGNALING_VIA_NFKB",
+            "MSigDB Hallmark TNF-alpha signalling via NF-kB (v7.0)",
+            "inflammation",
+            "MSigDB_HALLMARK_TNFA_SIGNALING_VIA_NFKB_v7.0",
+        ),
+    ],
     "immune_suppression": [
         (
             "Tcell_exclusion_up_JerbyArnon2018",

@@ -48,4 +48,5 @@ EVIDENCE_COLUMNS = [
     "z_se",
 ]
 
-PER_PATIENT_COLUMNS = ["claim", "patient", "n_cells", "rho", "rho_unadjusted", "pvalue"]
+#: ``difference``: a paired claim's per-patient region A - region B (``levels/paired.py``).
+PER_PATIENT_COLUMNS = ["claim", "patient", "n_cells", "rho", "rho_unadjusted", "pvalue", "difference"]

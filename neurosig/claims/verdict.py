@@ -10,6 +10,8 @@ MIN_EFFECT = {
     "log_odds_per_sd": 0.2,
     "fraction_of_patients": 0.25,
     "log_hazard_ratio": 0.18,
+    "paired_smd": 0.2,
+    "paired_log_odds_ratio": 0.2,
 }
 
 
@@ -20,6 +22,9 @@ def effect_kind(effect_type: str) -> str:
         return "spearman_rho"
     if text.startswith("log_odds"):
         return "log_odds_per_sd"
+    for kind in ("paired_smd", "paired_log_odds_ratio"):
+        if text.startswith(kind):
+            return kind
     if text.startswith("fraction_of_patients"):
         return "fraction_of_patients"
     if text.startswith("log_hazard_ratio"):

@@ -14,6 +14,7 @@ from .. import _keys
 from .._version import __version__
 from ..datasets import get_manifest, load
 from ..datasets.harmonise import VALUE_TYPES, check_values
+from ..datasets.manifest import add_user_manifests
 from ..errors import InputDataError, NeurosigError
 
 
@@ -42,6 +43,26 @@ def main(verbose: bool) -> None:
 
 def _one_line(message, category, filename, lineno, line=None) -> str:
     return f"warning: {message}\n"
+
+
+def _add_manifests(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> None:
+    if value:
+        add_user_manifests(list(value))
+
+
+#: ``--manifest FILE`` (repeatable): your own manifest entries added to the bundled ones,
+#: for this command and the processes it starts (as ``NEUROSIG_MANIFEST``).
+MANIFEST_OPTION = click.option(
+    "--manifest",
+    "manifest_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    expose_value=False,
+    is_eager=True,
+    callback=_add_manifests,
+    help="Your own manifest YAML (same schema as data_manifest.yaml), added to the bundled "
+    "datasets; repeatable. Also read from NEUROSIG_MANIFEST (files separated by the path separator).",
+)
 
 
 #: Where a run's cells come from: a manifest id, or a user h5ad and how to read it.

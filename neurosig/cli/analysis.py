@@ -17,10 +17,11 @@ from ..export.evidence import write_evidence_run
 from ..pipeline import communicate_cells
 from ..score.methods import METHODS
 from ..tl import annotate, communicate, score, test_claims
-from ._main import _read_input, main
+from ._main import MANIFEST_OPTION, _read_input, main
 
 
 @main.command("score")
+@MANIFEST_OPTION
 @click.argument("input_")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output .h5ad.")
 @click.option(
@@ -49,6 +50,7 @@ def score_cmd(input_, out, method, sigs, seed, min_coverage):
 
 
 @main.command("annotate")
+@MANIFEST_OPTION
 @click.argument("input_")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output .h5ad.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -83,6 +85,7 @@ def annotate_cmd(input_, out, seed, resolution, reference_key, reference_cat, no
 
 
 @main.command("communicate")
+@MANIFEST_OPTION
 @click.argument("input_")
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @click.option(
@@ -151,6 +154,7 @@ def communicate_cmd(
 
 
 @main.command("test")
+@MANIFEST_OPTION
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @click.option(

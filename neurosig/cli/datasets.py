@@ -8,7 +8,7 @@ import click
 
 from ..datasets import fetch_dataset, info, list_datasets
 from ..datasets.parsers import PARSERS
-from ._main import _Group, main
+from ._main import MANIFEST_OPTION, _Group, main
 
 
 @main.group(cls=_Group)
@@ -17,6 +17,7 @@ def datasets() -> None:
 
 
 @datasets.command("list")
+@MANIFEST_OPTION
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def datasets_list(fmt: str) -> None:
     """List datasets with their verification state and offline availability."""
@@ -36,6 +37,7 @@ def datasets_list(fmt: str) -> None:
 
 
 @datasets.command("info")
+@MANIFEST_OPTION
 @click.argument("dataset_id")
 def datasets_info(dataset_id: str) -> None:
     """Show one dataset's manifest entry and where its files would be read from."""
@@ -43,6 +45,7 @@ def datasets_info(dataset_id: str) -> None:
 
 
 @datasets.command("fetch")
+@MANIFEST_OPTION
 @click.argument("dataset_id")
 @click.option("--force", is_flag=True, help="Fetch again even if cached.")
 def datasets_fetch(dataset_id: str, force: bool) -> None:

@@ -13,10 +13,11 @@ from ..errors import NeurosigError
 from ..export import pool_runs, write_run
 from ..pipeline import fetch, harmonise, run, run_stage
 from ..workflow import run_workflow
-from ._main import SOURCE_OPTIONS, _Group, _with, main
+from ._main import MANIFEST_OPTION, SOURCE_OPTIONS, _Group, _with, main
 
 
 @main.command("run")
+@MANIFEST_OPTION
 @_with(SOURCE_OPTIONS)
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random step.")
@@ -50,6 +51,7 @@ def stage() -> None:
 
 
 @stage.command("fetch")
+@MANIFEST_OPTION
 @_with(SOURCE_OPTIONS[:2])
 @click.option(
     "--out", "out", type=click.Path(dir_okay=False), required=True, help="Record (.json) of the files."
@@ -62,6 +64,7 @@ def stage_fetch(dataset, input_path, out) -> None:
 
 
 @stage.command("harmonise")
+@MANIFEST_OPTION
 @_with(SOURCE_OPTIONS)
 @click.option("--name", default=None, help="Dataset name of a user .h5ad (default: the file name).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output .h5ad.")
@@ -75,6 +78,7 @@ def stage_harmonise(dataset, input_path, name, out, **source) -> None:
 
 def _stage_command(name: str, help_text: str):
     @stage.command(name, help=help_text)
+    @MANIFEST_OPTION
     @click.argument("input_", type=click.Path(exists=True, dir_okay=False))
     @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Output .h5ad.")
     @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random step.")
@@ -104,6 +108,7 @@ def stage_export(input_, out) -> None:
 
 
 @stage.command("pool")
+@MANIFEST_OPTION
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output folder.")
 def stage_pool(runs, out) -> None:
@@ -113,6 +118,7 @@ def stage_pool(runs, out) -> None:
 
 
 @main.command("workflow")
+@MANIFEST_OPTION
 @click.option(
     "--config",
     "config",

@@ -105,11 +105,21 @@ def read_raw(
         joined.index = adata.obs_names
         clash = [c for c in joined.columns if c in adata.obs.columns]
         adata.obs = adata.obs.join(joined.drop(columns=clash))
+        dropped = 0
+        if (
+            n_missing
+            and entry["schema"].get("unlabelled_cells") == "drop"
+            and step is entry["load"]["obs"][0]
+        ):
+            # the first label file lists the cells the authors kept: the rest failed their QC
+            dropped = n_missing
+            adata = adata[np.asarray(found)].copy()
         report["obs_joins"].append(
             {
                 "file": source,
                 "cells_matched": int(found.sum()),
                 "cells_missing": n_missing,
+                "cells_dropped": dropped,
                 "rows_not_in_matrix": int(len(meta) - found.sum()),
             }
         )
@@ -163,7 +173,7 @@ def load(
             "accessions": entry["accessions"],
             "technology": entry["technology"],
             "verification": entry["verification"],
-            "manifest": str(manifest.path),
+            "manifest": str(manifest.source(dataset_id)),
         },
         "files": {k: v["sha256"] for k, v in report["files"].items()},
         "obs_joins": {j["file"]: {k: v for k, v in j.items() if k != "file"} for j in report["obs_joins"]},

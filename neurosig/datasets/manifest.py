@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -23,6 +24,9 @@ from ..errors import ManifestError, UnknownDatasetError
 from .parsers import PARSERS
 
 _SCHEMA_PATH = Path(__file__).with_name("manifest_schema.json")
+
+#: Environment variable naming users' own manifest files (separated by ``os.pathsep``).
+MANIFEST_ENV = "NEUROSIG_MANIFEST"
 
 #: Verification states, from strongest to weakest.
 VERIFICATION_STATES = {
@@ -47,6 +51,11 @@ class Manifest:
     datasets: dict[str, dict[str, Any]]
     path: Path
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sources: dict[str, Path] = field(default_factory=dict)
+
+    def source(self, dataset_id: str) -> Path:
+        """The manifest file that defines ``dataset_id`` (the bundled one or a user's)."""
+        return self.sources.get(dataset_id, self.path)
 
     def get(self, dataset_id: str) -> dict[str, Any]:
         """Entry of ``dataset_id``; an unknown id raises with the nearest known ids."""
@@ -119,15 +128,34 @@ def validate_manifest(raw: Any, source: str = "manifest") -> dict[str, dict[str,
 def read_manifest(path: str | Path | None = None) -> Manifest:
     """Read and validate a manifest (the bundled one by default), with a safe YAML loader."""
     path = Path(path) if path is not None else manifest_path()
-    with open(path) as fh:
-        raw = yaml.safe_load(fh)
+    try:
+        with open(path) as fh:
+            raw = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise ManifestError(f"Manifest file {path} does not exist; check the path.") from None
+    except IsADirectoryError:
+        raise ManifestError(f"Manifest {path} is a directory; give the YAML file itself.") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ManifestError(
+            f"Manifest file {path} is not valid YAML{where}: {getattr(err, 'problem', err)}. "
+            "Fix the file (data_manifest.yaml in the package shows the layout)."
+        ) from None
+    except UnicodeDecodeError:
+        raise ManifestError(f"Manifest file {path} is not UTF-8 text; save it as a YAML text file.") from None
+    if not isinstance(raw, dict):
+        raise ManifestError(
+            f"Manifest file {path} must be a YAML mapping with `version:` and `datasets:` "
+            f"(got {type(raw).__name__})."
+        )
     datasets = validate_manifest(raw, source=str(path))
     resources: dict[str, dict[str, Any]] = {}
     for entry in raw.get("resources", []):
         if entry["id"] in resources or entry["id"] in datasets:
             raise ManifestError(f"{path}: resource id {entry['id']!r} appears twice; ids must be unique.")
         resources[entry["id"]] = entry
-    return Manifest(datasets, path, resources)
+    return Manifest(datasets, path, resources, dict.fromkeys(datasets, path))
 
 
 @cache
@@ -135,6 +163,62 @@ def _bundled() -> Manifest:
     return read_manifest()
 
 
+def user_manifest_paths(value: str | None = None) -> list[Path]:
+    """The user manifest files named by ``NEUROSIG_MANIFEST`` (or ``value``), in order."""
+    value = os.environ.get(MANIFEST_ENV, "") if value is None else value
+    return [Path(p).expanduser() for p in value.split(os.pathsep) if p.strip()]
+
+
+def combine(bundled: Manifest, extra: list[Manifest]) -> Manifest:
+    """The bundled manifest plus users' own: same schema, and no id may be defined twice."""
+    datasets, resources, sources = dict(bundled.datasets), dict(bundled.resources), dict(bundled.sources)
+    owner = {i: bundled.path for i in [*datasets, *resources]}
+    for m in extra:
+        for kind, items in (("dataset", m.datasets), ("resource", m.resources)):
+            for i, entry in items.items():
+                if i in owner:
+                    where = "the bundled manifest" if owner[i] == bundled.path else str(owner[i])
+                    raise ManifestError(
+                        f"{m.path}: {kind} id {i!r} is already defined in {where}; ids must be unique. "
+                        f"Rename it in {m.path} (e.g. {i}_mine)."
+                    )
+                owner[i] = m.path
+                if kind == "dataset":
+                    datasets[i] = entry
+                    sources[i] = m.path
+                else:
+                    resources[i] = entry
+    return Manifest(datasets, bundled.path, resources, sources)
+
+
+@cache
+def _with_user(value: str) -> Manifest:
+    extra = []
+    for path in user_manifest_paths(value):
+        if not path.is_file():
+            raise ManifestError(
+                f"{MANIFEST_ENV} names {path}, which is not a file; fix the path or unset {MANIFEST_ENV}."
+            )
+        extra.append(read_manifest(path))
+    return combine(_bundled(), extra)
+
+
+def add_user_manifests(paths: list[str | Path]) -> None:
+    """Add manifest files for this process and its children (prepended to ``NEUROSIG_MANIFEST``).
+
+    The CLI's ``--manifest FILE`` calls this, so that workflow steps run in subprocesses
+    see the same datasets. Each file is read and validated at once.
+    """
+    new = [str(Path(p).expanduser().resolve()) for p in paths]
+    old = [str(p) for p in user_manifest_paths()]
+    value = os.pathsep.join(dict.fromkeys([*new, *old]))
+    _with_user(value)  # validate now: a bad file fails before anything runs
+    os.environ[MANIFEST_ENV] = value
+
+
 def get_manifest() -> Manifest:
-    """The bundled manifest, read once per process."""
-    return _bundled()
+    """The bundled manifest plus the users' own (``NEUROSIG_MANIFEST``), read once per value."""
+    value = os.environ.get(MANIFEST_ENV, "")
+    if not value.strip():
+        return _bundled()
+    return _with_user(value)

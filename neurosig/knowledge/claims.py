@@ -20,7 +20,7 @@ from .axis import load_axis
 from .signatures import library
 from .vocabulary import vocabulary as cell_type_terms
 
-LEVELS = ("cell", "patient", "communication", "tumour", "region", "survival")
+LEVELS = ("cell", "patient", "communication", "paired", "tumour", "region", "survival")
 EXPECTED = ("positive", "negative", "present")
 VARIABLE_KINDS = ("signature", "genes", "gene", "fraction", "interaction", "obs", "survival")
 
@@ -53,9 +53,9 @@ def _check_variable(cid: str, side: str, var: dict, level: str, lib, vocabulary,
         )
     if kind == "interaction" and var["interaction"] not in axis:
         raise InputDataError(f"claims: {cid}.{side} names unknown axis claim {var['interaction']!r}.")
-    if level == "patient" and kind in ("signature", "genes", "gene") and "population" not in var:
+    if level in ("patient", "paired") and kind in ("signature", "genes", "gene") and "population" not in var:
         raise InputDataError(
-            f"claims: {cid}.{side} is a patient-level {kind} and needs `population` (cell types averaged)."
+            f"claims: {cid}.{side} is a {level}-level {kind} and needs `population` (cell types averaged)."
         )
     if kind == "survival" and var["survival"] != "overall":
         raise InputDataError(f"claims: {cid}.{side}: survival must be 'overall' (os_months, os_event).")
@@ -65,6 +65,33 @@ def _check_variable(cid: str, side: str, var: dict, level: str, lib, vocabulary,
         )
     if level == "cell" and kind in ("fraction", "interaction"):
         raise InputDataError(f"claims: {cid}.{side}: a {kind} has one value per patient; use level: patient.")
+
+
+def _check_paired(source: str, cid: str, c: dict, lib, vocabulary, axis) -> None:
+    """A paired claim: two distinct ``regions`` (A - B) and one outcome ``y`` (no ``x``)."""
+    regions = c.get("regions")
+    if not (
+        isinstance(regions, list) and len(regions) == 2 and all(isinstance(r, str) and r for r in regions)
+    ):
+        raise InputDataError(
+            f"{source}: {cid}.regions must list two region labels of .obs['region'], "
+            f"first minus second (e.g. [HFC, LFC]); got {regions!r}."
+        )
+    if regions[0] == regions[1]:
+        raise InputDataError(
+            f"{source}: {cid}.regions names {regions[0]!r} twice; give two different regions."
+        )
+    if "x" in c:
+        raise InputDataError(
+            f"{source}: {cid} is a paired claim: the regions are its x; remove `x` and keep `y`."
+        )
+    if "y" not in c:
+        raise InputDataError(f"{source}: {cid} needs `y` (a variable compared between the regions).")
+    if "interaction" in c["y"]:
+        raise InputDataError(
+            f"{source}: {cid}.y: a paired claim compares a score or a fraction, not an interaction."
+        )
+    _check_variable(cid, "y", c["y"], "paired", lib, vocabulary, axis)
 
 
 def validate_claims(
@@ -89,6 +116,9 @@ def validate_claims(
         if level == "communication":
             if c.get("axis") not in axis:
                 raise InputDataError(f"{source}: {cid}.axis must name a claim of communication_axis.yaml.")
+            continue
+        if level == "paired":
+            _check_paired(source, cid, c, lib, vocabulary, axis)
             continue
         for side in ("x", "y"):
             if side not in c:

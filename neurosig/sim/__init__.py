@@ -5,7 +5,7 @@
 >>> ns.sim.simulate(params, "sim.h5ad")  # doctest: +SKIP
 """
 
-from ._params import CELL_TYPES, DEFAULT_COMPOSITION, LREffect, SimParams
+from ._params import CELL_TYPES, DEFAULT_COMPOSITION, LREffect, RegionEffect, SimParams
 from ._profiles import Profiles, load_profiles
 from ._simulate import simulate, simulate_adata
 
@@ -14,6 +14,7 @@ __all__ = [
     "DEFAULT_COMPOSITION",
     "LREffect",
     "Profiles",
+    "RegionEffect",
     "SimParams",
     "load_profiles",
     "simulate",

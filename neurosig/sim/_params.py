@@ -60,6 +60,22 @@ class LREffect:
 
 
 @dataclass(frozen=True)
+class RegionEffect:
+    """A library signature's genes raised (or lowered) in one cell type in one region.
+
+    The expected expression of the signature's genes (those in the simulator's gene
+    universe) in ``cell_type`` cells sampled in ``region`` is multiplied by
+    ``exp(log_fold)``; the same cell type in the other regions is untouched, so each
+    patient carries a paired, within-patient difference (proxy P5 of CLAIMS.md).
+    """
+
+    region: str
+    cell_type: str
+    signature: str
+    log_fold: float = 0.5
+
+
+@dataclass(frozen=True)
 class SimParams:
     """Everything that defines a simulated dataset; with ``seed``, the file is byte-identical.
 
@@ -92,6 +108,12 @@ class SimParams:
         ``{"T_CD8": -1.0, "Treg": 0.5, "MDSC": 0.5}``).
     lr_effects
         Ligand-receptor pairs to raise.
+    regions
+        Region labels (e.g. ``("HFC", "LFC")``): each patient's cells are split evenly at
+        random between them (``obs["region"]``; ``obs["sample"]`` = patient_region), a
+        paired within-patient design. Empty: no region column.
+    region_effects
+        Signature genes shifted in one cell type of one region (:class:`RegionEffect`).
     seed
         Seed of every random draw.
     chunk_size
@@ -116,6 +138,8 @@ class SimParams:
     pdl1_effect: float = 0.0
     composition_effects: dict[str, float] = field(default_factory=dict)
     lr_effects: tuple[LREffect, ...] = ()
+    regions: tuple[str, ...] = ()
+    region_effects: tuple[RegionEffect, ...] = ()
     seed: int = 0
     chunk_size: int = 2000
     write_lognorm: bool = True
@@ -156,10 +180,27 @@ class SimParams:
                         f"lr_effects names unknown cell type {t!r}; known: {', '.join(CELL_TYPES)}."
                     )
 
+        if len(set(self.regions)) != len(self.regions) or len(self.regions) == 1:
+            raise InputDataError(
+                f"regions must be at least two distinct labels (got {list(self.regions)}); "
+                "leave it empty for no regions."
+            )
+        for e in self.region_effects:
+            if e.region not in self.regions:
+                raise InputDataError(
+                    f"region_effects names region {e.region!r}, not one of regions {list(self.regions)}."
+                )
+            if e.cell_type not in CELL_TYPES:
+                raise InputDataError(
+                    f"region_effects names unknown cell type {e.cell_type!r}; known: {', '.join(CELL_TYPES)}."
+                )
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-type record of the parameters (for ``.uns``)."""
         d = asdict(self)
         d["lr_effects"] = [asdict(e) for e in self.lr_effects]
+        d["regions"] = ",".join(self.regions)
+        d["region_effects"] = [asdict(e) for e in self.region_effects]
         d["n_genes"] = -1 if self.n_genes is None else self.n_genes
         return d
 

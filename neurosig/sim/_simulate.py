@@ -38,6 +38,7 @@ from .._resources import signatures_dir
 from .._version import __version__
 from ..datasets.harmonise import TARGET_SUM, log_normalise
 from ..errors import InputDataError
+from ..knowledge.signatures import library
 from ..knowledge.vocabulary import lineage_of, vocabulary
 from ._nb import sample_nb
 from ._params import CELL_TYPES, MALIGNANT_STATES, SimParams
@@ -45,7 +46,7 @@ from ._profiles import library_params, load_profiles
 from ._writer import StreamingH5ad
 
 log = logging.getLogger(__name__)
-_TABLE, _PATIENT, _CHUNK = 0, 1, 2
+_TABLE, _PATIENT, _CHUNK, _REGION = 0, 1, 2, 3
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:
@@ -60,6 +61,7 @@ def planted_genes() -> dict:
 def _select_genes(params: SimParams, q: pd.DataFrame, planted: dict) -> pd.Index:
     required = [g for key in ("neural_programme", "mhc_class_I", "pd_l1") for g in planted[key]["genes"]]
     required += [g for e in params.lr_effects for g in (e.ligand, e.receptor)]
+    required += [g for genes in _region_genes(params, q.index).values() for g in genes]
     missing = sorted(set(required) - set(q.index))
     if missing:
         raise InputDataError(f"Planted genes {missing} are not in the simulator's gene universe.")
@@ -71,6 +73,34 @@ def _select_genes(params: SimParams, q: pd.DataFrame, planted: dict) -> pd.Index
     chosen = set(required)
     chosen.update([g for g in rank if g not in chosen][: params.n_genes - len(chosen)])
     return pd.Index([g for g in q.index if g in chosen])
+
+
+def _region_genes(params: SimParams, universe: pd.Index) -> dict[int, list[str]]:
+    """Per region effect (by position), its signature's genes in the gene universe."""
+    out = {}
+    lib = library() if params.region_effects else {}
+    for i, e in enumerate(params.region_effects):
+        if e.signature not in lib:
+            raise InputDataError(
+                f"region_effects names unknown signature {e.signature!r}; see `neurosig signatures list`."
+            )
+        genes = [g for g in lib[e.signature].weights if g in universe]
+        if not genes:
+            raise InputDataError(
+                f"region_effects: no gene of {e.signature} is in the simulator's gene universe."
+            )
+        out[i] = genes
+    return out
+
+
+def _assign_regions(params: SimParams, obs: pd.DataFrame) -> pd.Series:
+    """Each patient's cells split evenly at random between the regions (own random stream)."""
+    rng = _rng(params.seed, _REGION)
+    region = pd.Series("", index=obs.index, dtype=object)
+    for _, idx in obs.groupby("patient", sort=True).indices.items():
+        labels = np.resize(np.array(params.regions, dtype=object), len(idx))
+        region.iloc[idx] = rng.permutation(labels)
+    return region
 
 
 def cell_table(params: SimParams) -> tuple[pd.DataFrame, dict]:
@@ -125,6 +155,8 @@ def cell_table(params: SimParams) -> tuple[pd.DataFrame, dict]:
         )
     obs = pd.concat(frames, ignore_index=True)
     obs.index = pd.Index([f"{p}_c{i:07d}" for i, p in enumerate(obs["patient"])])
+    if params.regions:
+        obs["region"] = _assign_regions(params, obs)
     truth = {
         "patient_neural": dict(
             zip([f"P{p + 1:03d}" for p in range(params.n_patients)], neural.round(8).tolist(), strict=True)
@@ -159,6 +191,7 @@ def simulate(params: SimParams, path: str | Path, *, progress: bool = True) -> P
         for k in ("neural_programme", "mhc_class_I", "pd_l1")
     }
     floor = float(planted["lr_floor"])
+    region_sets = {i: np.array([gene_pos[g] for g in gs]) for i, gs in _region_genes(params, genes).items()}
 
     @lru_cache(maxsize=2)
     def patient_profile(pid: str) -> np.ndarray:
@@ -187,7 +220,7 @@ def simulate(params: SimParams, path: str | Path, *, progress: bool = True) -> P
                 mu[idx] = patient_profile(pid)[col_index[a:b][idx]]
             lib = block["sim_library"].to_numpy(dtype=np.float32)
             mu *= lib[:, None]
-            _apply_effects(mu, block, lib, params, sets, gene_pos, floor)
+            _apply_effects(mu, block, lib, params, sets, gene_pos, floor, region_sets)
             counts = sample_nb(mu, phi, _rng(params.seed, _CHUNK, k), groups=col_index[a:b])
             n_genes_detected[a:b] = np.diff(counts.indptr)
             totals[a:b] = np.asarray(counts.sum(1)).ravel()
@@ -201,7 +234,7 @@ def simulate(params: SimParams, path: str | Path, *, progress: bool = True) -> P
     return Path(path)
 
 
-def _apply_effects(mu, block, lib, params, sets, gene_pos, floor) -> None:
+def _apply_effects(mu, block, lib, params, sets, gene_pos, floor, region_sets) -> None:
     mal = (block["cell_type"] == "malignant").to_numpy()
     if mal.any():
         z = block["sim_neural_latent"].to_numpy()[mal].astype(np.float32)
@@ -221,13 +254,21 @@ def _apply_effects(mu, block, lib, params, sets, gene_pos, floor) -> None:
             if rows.size:
                 j = gene_pos[gene]
                 mu[rows, j] = (mu[rows, j] + lib[rows] * floor) * fold
+    for i, e in enumerate(params.region_effects):
+        rows = np.flatnonzero((types == e.cell_type) & (block["region"].to_numpy() == e.region))
+        if rows.size:
+            mu[np.ix_(rows, region_sets[i])] *= np.float32(np.exp(e.log_fold))
 
 
 def _harmonised_obs(obs: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=obs.index)
     out["dataset"] = pd.Categorical(["simulated"] * len(obs))
     out["patient"] = obs["patient"].astype("category")
-    out["sample"] = obs["patient"].astype("category")
+    if "region" in obs:
+        out["sample"] = (obs["patient"] + "_" + obs["region"]).astype("category")
+        out["region"] = obs["region"].astype("category")
+    else:
+        out["sample"] = obs["patient"].astype("category")
     out["cell_type"] = pd.Categorical(obs["cell_type"], categories=list(vocabulary()))
     out["cell_type_author"] = obs["profile"].astype("category")
     out["lineage"] = obs["cell_type"].map(lineage_of).astype("category")
@@ -256,7 +297,9 @@ def _provenance(params, truth, profiles, planted, genes) -> dict:
         "neurosig_version": __version__,
         "versions": package_versions(),
         "simulation": {
-            "params": {k: v for k, v in params.to_dict().items() if k != "lr_effects"},
+            "params": {
+                k: v for k, v in params.to_dict().items() if k not in ("lr_effects", "region_effects")
+            },
             "truth": {
                 "patient_neural": truth["patient_neural"],
                 "planned_composition": truth["planned_composition"],
@@ -264,6 +307,9 @@ def _provenance(params, truth, profiles, planted, genes) -> dict:
                 "mhc_class_I": [g for g in planted["mhc_class_I"]["genes"] if g in genes],
                 "pd_l1": [g for g in planted["pd_l1"]["genes"] if g in genes],
                 "lr_effects": lr,
+                "region_effects": {
+                    f"{e.region}:{e.cell_type}:{e.signature}": e.log_fold for e in params.region_effects
+                },
                 "effects": {
                     "neural_loading": params.neural_loading,
                     "mhc_effect": params.mhc_effect,

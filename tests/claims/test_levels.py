@@ -28,7 +28,7 @@ def _docs_example() -> types.ModuleType:
 
 
 def test_registry_holds_the_levels():
-    assert list(LEVELS) == ["cell", "patient", "communication", "tumour", "region", "survival"]
+    assert list(LEVELS) == ["cell", "patient", "communication", "tumour", "region", "survival", "paired"]
     for name, level in LEVELS.items():
         assert level.name == name and level.desc and level.func.__doc__
     assert not LEVELS["communication"].variables and LEVELS["communication"].population

@@ -4,7 +4,7 @@ Adding a level is one module (a test function and its :class:`Level`) and one li
 """
 
 from ..._registry import by_name
-from . import cell, communication, patient, region, survival, tumour
+from . import cell, communication, paired, patient, region, survival, tumour
 from ._level import Level
 
 LEVELS: dict[str, Level] = by_name(
@@ -14,6 +14,7 @@ LEVELS: dict[str, Level] = by_name(
     tumour.LEVEL,
     region.LEVEL,
     survival.LEVEL,
+    paired.LEVEL,
 )
 
 __all__ = ["LEVELS", "Level"]

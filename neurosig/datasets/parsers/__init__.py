@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ParseError
-from . import archive, dense, geo, rda, table, tenx
+from . import archive, dense, geo, rda, rds, table, tenx
 from . import h5ad as h5ad_mod
 
 
@@ -74,6 +74,14 @@ PARSERS: dict[str, ParserMeta] = {
             "R .rda/.RData holding a genes x cells dgCMatrix (read with rdata)",
         ),
         ParserMeta(
+            "rds_matrix",
+            rds.read_rds_matrix,
+            "matrix",
+            ("rds",),
+            "R .rds (saveRDS) of a genes x cells matrix, dense with dimnames or dgCMatrix; "
+            "extra gzip layers removed (GBM-CARE's RDS.gz)",
+        ),
+        ParserMeta(
             "tar_of_matrices",
             archive.read_tar_of_matrices,
             "matrix",
@@ -102,6 +110,13 @@ PARSERS: dict[str, ParserMeta] = {
             "obs",
             ("table",),
             "Excel sheet of per-cell metadata (GEO xlsx; needs openpyxl)",
+        ),
+        ParserMeta(
+            "rds_table",
+            rds.read_rds_table,
+            "obs",
+            ("table",),
+            "R .rds of a per-cell data.frame or tibble, indexed by a named column",
         ),
         ParserMeta(
             "infercnv_annotations",

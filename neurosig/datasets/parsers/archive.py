@@ -48,7 +48,7 @@ def read_tar_of_matrices(
         Regex on the member's base name; group ``sample_group`` names the sample.
     parser
         Inner parser for each sample (``tenx_mtx``, ``tenx_h5``, ``ensembl_symbol_matrix``,
-        ``dense_matrix``).
+        ``dense_matrix``, ``rds_matrix``).
     triplet
         Group members into 10x triplets (for ``tenx_mtx``).
     options
@@ -92,7 +92,7 @@ def read_tar_of_matrices(
             role = {"matrix.mtx": "matrix", "barcodes.tsv": "barcodes"}.get(tm["role"], "features")
             samples.setdefault(sample, {})[role] = local
         else:
-            key = {"tenx_h5": "h5", "h5ad": "h5ad"}.get(parser, "matrix")
+            key = {"tenx_h5": "h5", "h5ad": "h5ad", "rds_matrix": "rds"}.get(parser, "matrix")
             if sample in samples:
                 raise ParseError(f"{archive}: two members for sample {sample!r}; tighten member_regex.")
             samples[sample] = {key: local}
