@@ -37,6 +37,7 @@ def test_registry_holds_the_levels():
         "cell",
         "patient",
         "communication",
+        "paired",
     }
     assert {n for n, lv in LEVELS.items() if "bulk" in lv.data_types} == {"tumour", "survival"}
     assert LEVELS["region"].data_types == ("multi_region",)
