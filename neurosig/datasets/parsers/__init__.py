@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ParseError
-from . import archive, dense, geo, rda, table, tenx
+from . import archive, atlas3d, dense, geo, gliovis, rda, table, tenx
 from . import h5ad as h5ad_mod
 
 
@@ -72,6 +72,22 @@ PARSERS: dict[str, ParserMeta] = {
             "matrix",
             ("rda",),
             "R .rda/.RData holding a genes x cells dgCMatrix (read with rdata)",
+        ),
+        ParserMeta(
+            "gliovis_rds",
+            gliovis.read_gliovis_rds,
+            "matrix",
+            ("rds",),
+            "GlioVis cohort .Rds (R list: expr samples x genes with clinical columns first, pData), "
+            "orientation detected by gene symbols, clinical table joined on Sample",
+        ),
+        ParserMeta(
+            "atlas3d",
+            atlas3d.read_atlas3d,
+            "matrix",
+            ("samples", "tumours"),
+            "GliomaAtlas3D: one rna.rds per tumour (rna_<tumour> roles) with the sample and tumour "
+            "tables (and optional celltypes_<tumour>)",
         ),
         ParserMeta(
             "tar_of_matrices",
