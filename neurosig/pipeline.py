@@ -40,6 +40,7 @@ from .annotate import NEFTEL_STATES, annotate, needs_annotation, neftel_states
 from .datasets import default_dataset, fetch_dataset, get_manifest, load, load_h5ad
 from .errors import FetchError, InputDataError
 from .export import write_run
+from .score.samples import score_samples
 from .tl import communicate, score, test_claims
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,22 @@ def harmonise(
         "value_type": value_type or "",
     }
     return adata
+
+
+#: Modalities with one row per tumour sample (no cells: no annotate or communicate stage).
+SAMPLE_MODALITIES = ("bulk", "multi_region")
+
+
+def is_bulk(adata: ad.AnnData) -> bool:
+    """Whether ``adata`` holds tumour samples (bulk or multi-region), not cells."""
+    return _keys.record(adata).get("modality") in SAMPLE_MODALITIES
+
+
+def stages_for(adata: ad.AnnData) -> list[str]:
+    """The stages after *harmonise* that apply to ``adata`` (bulk data skip annotate, communicate)."""
+    if is_bulk(adata):
+        return ["score", "test"]
+    return list(STAGES)[1:]
 
 
 def _record(adata: ad.AnnData, **params: Any) -> None:
@@ -144,13 +161,16 @@ def run(
             value_type=value_type,
             progress=progress,
         )
-    for name in list(STAGES)[1:]:
+    stages = stages_for(adata)
+    say.total = len(stages) + 2
+    for name in stages:
         with say(name):
             STAGES[name](adata, seed=seed, n_perms=n_perms, progress=progress)
     with say("export"):
         written = write_run(adata, out, started=start)
     if progress:
-        print(f"neurosig: {len(written)} files in {Path(out).resolve()} (open report.html)", file=sys.stderr)
+        hint = " (open report.html)" if "report.html" in written else ""
+        print(f"neurosig: {len(written)} files in {Path(out).resolve()}{hint}", file=sys.stderr)
     return written
 
 
@@ -184,6 +204,8 @@ def annotate_if_needed(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
     warning and recorded; cell types still come from markers.
     """
     _record(adata, seed=seed)
+    if is_bulk(adata):
+        return  # tumour samples have no cells to annotate
     if not needs_annotation(adata):
         adata.obs["cell_type_source"] = pd.Categorical(
             ["author"] * adata.n_obs, categories=["author", "markers", "cnv"]
@@ -202,6 +224,10 @@ def score_cells(
 ) -> None:
     """Score the whole library on ``X``; add Neftel states when the meta-modules score.
 
+    Bulk and multi-region data (one row per sample) are scored per sample instead:
+    :func:`neurosig.score.samples.score_samples` (ssGSEA and UCell over the library,
+    ESTIMATE, the Wang 2017 subtype with ``n_perm`` = 1,000 permutations seeded by ``seed``).
+
     The library is scored with ``score_genes`` (``.obsm["neurosig_score_genes"]``). The
     states' meta-modules are scored again as the authors scored them: ``states_method``
     (default ``tirosh``: 30 bins, 100 controls per gene, seeded by ``seed``) on
@@ -209,6 +235,9 @@ def score_cells(
     (``.obsm["neftel_modules"]``; recorded in ``.uns["neurosig"]["neftel_states"]``).
     """
     _record(adata, seed=seed)
+    if is_bulk(adata):
+        score_samples(adata, seed=seed, progress=progress)
+        return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # refused low-coverage sets are recorded in .uns
         scores = score(adata, None, method="score_genes", seed=seed, progress=progress)
@@ -228,6 +257,8 @@ def communicate_cells(
     ``.uns["neurosig"]["communication"]["not_run"]`` with the reason, and warned about.
     """
     _record(adata, seed=seed, n_perms=n_perms)
+    if is_bulk(adata):
+        return  # no cells, no cell-cell communication
     try:
         try:
             communicate(
@@ -255,8 +286,24 @@ def communicate_cells(
 
 
 def test_cells(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
-    """Test every claim of ``signatures/claims.yaml`` on this dataset (stored in ``.uns``)."""
-    test_claims(adata, seed=seed)
+    """Test every claim of ``signatures/claims.yaml`` on this dataset (stored in ``.uns``).
+
+    On bulk data the claims engine's tumour-level tests are not part of this build yet: when
+    it refuses the data, the refusal is warned about and recorded in
+    ``.uns["neurosig"]["claims"]["not_run"]`` and the run goes on.
+    """
+    if not is_bulk(adata):
+        test_claims(adata, seed=seed)
+        return
+    try:
+        test_claims(adata, seed=seed)
+    except (InputDataError, KeyError) as err:
+        msg = (
+            "claims not tested on this bulk dataset: tumour-level claim tests are not part of "
+            f"this build (the cell-level engine refused it: {err})"
+        )
+        warnings.warn(msg, UserWarning, stacklevel=2)
+        adata.uns[_keys.UNS][_keys.CLAIMS] = {"not_run": msg}
 
 
 STAGES: dict[str, Callable[..., Any]] = {

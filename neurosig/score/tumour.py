@@ -33,7 +33,7 @@ from .._provenance import to_plain
 from ..errors import InputDataError
 from ..knowledge.tumour import estimate_signatures, tumour_classifiers, wang2017_signatures
 from .coverage import check_coverage, coverage
-from .methods.ssgsea import es_from_ranks, sample_ranks
+from .methods.ssgsea import es_from_ranks, rank_powers, sample_ranks
 
 #: Smallest share of a classifier set's genes that must be measured.
 MIN_COVERAGE = 0.5
@@ -153,16 +153,17 @@ def wang2017_subtypes(
     if center == "median":
         x = x - np.median(x, axis=0, keepdims=True)
     ranks = sample_ranks(x)
-    observed = es_from_ranks(ranks, _sets_matrix(idx, adata.n_vars), weight)
+    powers = rank_powers(ranks, weight)
+    observed = es_from_ranks(ranks, _sets_matrix(idx, adata.n_vars), weight, powers)
     rng = np.random.default_rng(seed)
     exceed = np.zeros_like(observed)
-    batch = 100
+    batch = 250
     for start in range(0, n_perm, batch):
         lists = []
         for _ in range(min(batch, n_perm - start)):
             perm = rng.permutation(adata.n_vars)
             lists += [perm[ix] for ix in idx]
-        null = es_from_ranks(ranks, _sets_matrix(lists, adata.n_vars), weight)
+        null = es_from_ranks(ranks, _sets_matrix(lists, adata.n_vars), weight, powers)
         null = null.reshape(adata.n_obs, -1, len(idx))
         exceed += (null >= observed[:, None, :]).sum(axis=1)
     pvals = exceed / n_perm

@@ -29,8 +29,22 @@ from ._meta import MethodMeta, membership
 WEIGHT = 0.25
 
 
-def es_from_ranks(ranks: np.ndarray, sets: sp.csc_matrix, weight: float = WEIGHT) -> np.ndarray:
+def rank_powers(ranks: np.ndarray, weight: float = WEIGHT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(r, r**w, r**(1+w))``: what :func:`es_from_ranks` multiplies by the sets (reusable)."""
+    r_w = ranks**weight
+    return ranks, r_w, r_w * ranks
+
+
+def es_from_ranks(
+    ranks: np.ndarray,
+    sets: sp.csc_matrix,
+    weight: float = WEIGHT,
+    powers: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """ssGSEA enrichment scores (samples x sets) from per-sample ascending ranks (samples x genes).
+
+    ``powers`` (from :func:`rank_powers` with the same weight) saves recomputing them when
+    the same ranks meet many sets (permutations).
 
     Examples
     --------
@@ -39,11 +53,12 @@ def es_from_ranks(ranks: np.ndarray, sets: sp.csc_matrix, weight: float = WEIGHT
     >>> es_from_ranks(ranks, sp.csc_matrix(np.array([[0.0], [0.0], [1.0], [1.0]]))).round(3)
     array([[2.018]])
     """
+    r, r_w, r_1w = powers if powers is not None else rank_powers(ranks, weight)
     n_genes = ranks.shape[1]
     n = np.asarray(sets.sum(0)).ravel()
-    hit_w1 = np.asarray((ranks ** (1.0 + weight)) @ sets)
-    hit_w = np.asarray((ranks**weight) @ sets)
-    hit_r = np.asarray(ranks @ sets)
+    hit_w1 = np.asarray(sets.T @ r_1w.T).T
+    hit_w = np.asarray(sets.T @ r_w.T).T
+    hit_r = np.asarray(sets.T @ r.T).T
     total = n_genes * (n_genes + 1) / 2.0
     with np.errstate(invalid="ignore", divide="ignore"):
         es = hit_w1 / hit_w - (total - hit_r) / (n_genes - n)
