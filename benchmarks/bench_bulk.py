@@ -45,7 +45,7 @@ def one(args):
         "wang2017_agree": int(agree.get("n_agree", 0)),
         "wang2017_agreement": agree.get("agreement"),
         "wang2017_not_run": wang.get("not_run", ""),
-        "estimate_purity_calibrated": bool(meta.get("estimate", {}).get("purity_calibrated", False)),
+        "platform_affymetrix": bool(meta.get("estimate", {}).get("platform_affymetrix", False)),
     }
 
 

@@ -6,9 +6,10 @@ normalisation, weight 0.25, area under the running sum), the statistic of ESTIMA
 
 ESTIMATE: ``ESTIMATEScore = stromal + immune``; purity ``cos(a + b * ESTIMATEScore)`` with
 the published constants (checked on ESTIMATE's 995-sample Affymetrix reference). That
-formula is for Affymetrix arrays scored over ESTIMATE's 10,412 common genes: on other
-platforms, or another gene universe, it is reported with a caveat in
-``.uns["neurosig"]["estimate"]`` (scores grow with the number of genes ranked).
+formula is for Affymetrix arrays scored over ESTIMATE's 10,412 common genes. Here every
+dataset is scored over its own genes (the common-gene list is not available offline), so
+the purity is recorded as not calibrated, with the reason, in
+``.uns["neurosig"]["estimate"]``, and non-Affymetrix platforms are named there too.
 
 Wang 2017: each gene is first centred on its median across the cohort's samples (with
 the raw profile the classifier calls most samples Classical and agrees with the cohorts'
@@ -69,8 +70,8 @@ def estimate(adata, *, platform: str | None = None, min_coverage: float = MIN_CO
     adata
         Samples x genes (bulk schema), log2 expression in ``X``.
     platform
-        The expression platform (default: ``.uns["neurosig"]["platform"]``); purity is
-        flagged as uncalibrated unless it names Affymetrix.
+        The expression platform (default: ``.uns["neurosig"]["platform"]``); a platform
+        that is not Affymetrix is named in the purity note.
     min_coverage
         Smallest share of each signature's genes measured.
 
@@ -92,12 +93,20 @@ def estimate(adata, *, platform: str | None = None, min_coverage: float = MIN_CO
     affy = "affymetrix" in platform.lower()
     for c in out:
         adata.obs[c] = out[c].to_numpy()
+    notes = [
+        f"scored over this dataset's {adata.n_vars:,} genes, not ESTIMATE's 10,412 common genes "
+        "(that list is not available offline): scores grow with the genes ranked, so the purity "
+        "formula's scale does not hold (values can leave 0-1); use estimate_score as a ranking"
+    ]
+    if not affy:
+        notes.append(f"platform {platform!r} is not Affymetrix: {pur['caveat']}")
     _keys.store(adata)["estimate"] = to_plain(
         {
             "citation": rec["citation"],
             "platform": platform,
-            "purity_calibrated": affy,
-            "purity_note": "" if affy else f"platform {platform!r} is not Affymetrix: {pur['caveat']}",
+            "platform_affymetrix": affy,
+            "purity_calibrated": False,
+            "purity_note": "; ".join(notes),
             "n_genes_ranked": int(adata.n_vars),
             "coverage": cov,
         }

@@ -67,5 +67,6 @@ def test_provenance_has_agreement_and_caveats(donson_run):
     prov = json.loads((donson_run / "provenance.json").read_text())
     wang = prov["tumour_scores"]["wang2017"]
     assert wang["agreement"]["n_samples"] == 21 and wang["agreement"]["n_agree"] >= 19
-    assert prov["tumour_scores"]["estimate"]["purity_calibrated"] is True  # Affymetrix
+    est = prov["tumour_scores"]["estimate"]
+    assert est["platform_affymetrix"] is True and est["purity_calibrated"] is False
     assert prov["tumour_scores"]["survival"]["available"] is True

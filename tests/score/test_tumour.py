@@ -62,7 +62,9 @@ def test_estimate_scores_are_gseapy_ssgsea(donson):
     ref = res.res2d.pivot(index="Name", columns="Term", values="ES").astype(float).loc[a.obs_names]
     np.testing.assert_allclose(ours["estimate_stromal"], ref["stromal"], rtol=1e-10)
     np.testing.assert_allclose(ours["estimate_immune"], ref["immune"], rtol=1e-10)
-    assert a.uns["neurosig"]["estimate"]["purity_calibrated"] is True
+    note = a.uns["neurosig"]["estimate"]
+    assert note["platform_affymetrix"] is True and note["purity_calibrated"] is False
+    assert "10,412 common genes" in note["purity_note"] and "not Affymetrix" not in note["purity_note"]
     assert {"estimate_purity", "estimate_score"} <= set(a.obs)
 
 
@@ -72,7 +74,7 @@ def test_purity_flagged_on_other_platforms(donson):
     a.uns["neurosig"]["platform"] = "RNA-seq (bulk, per sample)"
     estimate(a)
     note = a.uns["neurosig"]["estimate"]
-    assert note["purity_calibrated"] is False and "not Affymetrix" in note["purity_note"]
+    assert note["platform_affymetrix"] is False and "not Affymetrix" in note["purity_note"]
 
 
 @needs_mirror
