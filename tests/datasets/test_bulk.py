@@ -98,3 +98,20 @@ def test_atlas_regions_purity_and_distances(mirror):
     assert a.obs.loc["P303v1", "idh"] == "mutant" and a.obs.loc["P303v1", "grade"] == "II"
     np.testing.assert_allclose([row["purity"], row["dist_periphery_mm"]], [0.733619, 1.0], rtol=1e-5)
     np.testing.assert_allclose(a[0, "A2M"].X.ravel(), np.log2(611.79613 + 1), rtol=1e-5)
+
+
+@needs_mirror
+def test_schema_without_survival_fields_says_so(donson):
+    schema = {"patient": {"column": "patient"}, "histology": {"column": "histology"}}
+    a = harmonise_bulk(donson, dataset_id="x", value_type="log2_intensity", schema=schema)
+    assert a.uns["neurosig"]["survival"]["available"] is False
+    assert a.obs["os_months"].isna().all() and a.obs["os_event"].isna().all()
+
+
+@needs_mirror
+def test_nested_mirror_path_is_fetched_and_verified():
+    from neurosig.datasets import fetch_file, get_manifest
+
+    entry = get_manifest().get("hilz_gliomaatlas3d")
+    path = fetch_file(entry, "P260_sf11294_rna.rds", progress=False)
+    assert path.parts[-4:] == ("datasets", "Patient260", "sf11294", "rna.rds")
