@@ -84,7 +84,8 @@ def stage_harmonise(dataset, input_path, patient_key, label_key, sample_key, val
     )
     with atomic_path(out) as tmp:
         adata.write_h5ad(tmp)
-    click.echo(f"{adata.n_obs} cells, {adata.obs['patient'].nunique()} patients -> {out}")
+    unit = "samples" if "cell_type" not in adata.obs else "cells"
+    click.echo(f"{adata.n_obs} {unit}, {adata.obs['patient'].nunique()} patients -> {out}")
 
 
 def _stage_command(name: str, help_text: str):

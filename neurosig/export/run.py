@@ -117,6 +117,8 @@ def _with_coverage_tables(adata: ad.AnnData) -> ad.AnnData:
     """
     out = adata.copy()
     for rec in _keys.record(out).get(_keys.SCORES, {}).values():
+        if isinstance(rec.get("coverage"), pd.DataFrame):
+            continue  # already tables (the AnnData was read back from such a file)
         cov = pd.DataFrame.from_dict(rec["coverage"], orient="index")
         for col in ("rescued", "missing"):
             if col in cov:
@@ -144,7 +146,9 @@ def write_sample_run(adata: ad.AnnData, out: str | Path, *, started: float | Non
     paths["samples.h5ad"] = out / "samples.h5ad"
     meta = _keys.record(adata)
     record = run_provenance(adata)
-    record["tumour_scores"] = {k: meta[k] for k in ("estimate", "wang2017", "survival") if k in meta}
+    tumour = {k: meta[k] for k in ("estimate", "wang2017", "survival") if k in meta}
+    # read back from an h5ad (the workflow's stages), lists come as arrays: JSON needs lists
+    record["tumour_scores"] = json.loads(json.dumps(tumour, default=lambda o: o.tolist()))
     paths.update(write_patient_scores(sample_scores(adata), out, record, dictionary=sample_dictionary))
     claims = meta.get(_keys.CLAIMS)
     if claims is not None and "evidence" in claims:

@@ -70,3 +70,14 @@ def test_provenance_has_agreement_and_caveats(donson_run):
     est = prov["tumour_scores"]["estimate"]
     assert est["platform_affymetrix"] is True and est["purity_calibrated"] is False
     assert prov["tumour_scores"]["survival"]["available"] is True
+
+
+def test_export_again_from_the_written_h5ad(donson_run, tmp_path):
+    """The workflow's export stage reads the AnnData back from h5ad (lists come back as arrays)."""
+    from neurosig.export import write_run
+
+    written = write_run(ad.read_h5ad(donson_run / "samples.h5ad"), tmp_path / "again")
+    assert {"patient_scores.csv", "provenance.json"} <= set(written)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(written["patient_scores.csv"]), pd.read_csv(donson_run / "patient_scores.csv")
+    )
