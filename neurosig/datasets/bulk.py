@@ -5,7 +5,9 @@ After :func:`harmonise_bulk` an AnnData holds
 ``.obs``
     ``patient``, ``sample``, ``region`` (the sample's position in a multi-region
     tumour; ``"none"`` for cohorts), ``cohort`` (the dataset id), ``histology``,
-    ``grade`` (``I``-``IV``), ``idh`` (``mutant``/``wildtype``/NA), ``subtype`` (the
+    ``grade`` (``I``-``IV``; ``IV`` for glioblastoma and gliosarcoma when the cohort
+    leaves the grade empty, counted in ``.uns["neurosig"]["samples"]``), ``idh``
+    (``mutant``/``wildtype``/NA), ``subtype`` (the
     published call, e.g. GlioVis' ``Subtype.ssgsea``), ``os_months``, ``os_event``
     (1 = died, 0 = censored), ``age``, ``purity`` (NaN when unknown), the fields the
     manifest's ``schema.numeric`` adds (atlas: distance to the periphery and centroid),
@@ -47,6 +49,9 @@ BULK_TRANSFORMS = {
 
 #: The clinical fields of the schema, in column order.
 FIELDS = ("histology", "grade", "idh", "subtype", "os_months", "os_event", "age", "purity")
+#: Histologies whose WHO grade is IV by definition (WHO CNS 2007/2016: glioblastoma and its
+#: variant gliosarcoma), used when a cohort publishes the histology but leaves the grade empty.
+GRADE_IV_HISTOLOGIES = frozenset({"gbm", "glioblastoma", "gliosarcoma", "glioblastoma variant"})
 _ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV", "I": "I", "II": "II", "III": "III", "IV": "IV"}
 
 
@@ -289,6 +294,8 @@ def harmonise_bulk(
         if cols["grade"] is not None
         else pd.Series(pd.NA, index=obs.index, dtype="string")
     )
+    implied = new["grade"].isna() & new["histology"].str.lower().isin(GRADE_IV_HISTOLOGIES).fillna(False)
+    new.loc[implied, "grade"] = "IV"
     new["idh"] = (
         _idh(cols["idh"]) if cols["idh"] is not None else pd.Series(pd.NA, index=obs.index, dtype="string")
     )
@@ -345,6 +352,7 @@ def harmonise_bulk(
         "samples": {
             "n_samples": int(out.n_obs),
             "n_patients": int(new["patient"].nunique()),
+            "grade_iv_from_histology": int(implied.sum()),
         },
         "survival": survival,
         "versions": package_versions(),

@@ -115,3 +115,11 @@ def test_nested_mirror_path_is_fetched_and_verified():
     entry = get_manifest().get("hilz_gliomaatlas3d")
     path = fetch_file(entry, "P260_sf11294_rna.rds", progress=False)
     assert path.parts[-4:] == ("datasets", "Patient260", "sf11294", "rna.rds")
+
+
+@needs_mirror
+def test_glioblastoma_without_published_grade_is_grade_iv(donson):
+    """Donson publishes no grade: its 21 GBMs are WHO grade IV by definition, its 5 astrocytomas stay NA."""
+    assert (donson.obs.loc[donson.obs["histology"] == "GBM", "grade"] == "IV").all()
+    assert donson.obs.loc[donson.obs["histology"] == "Astrocytoma", "grade"].isna().all()
+    assert donson.uns["neurosig"]["samples"]["grade_iv_from_histology"] == 21
