@@ -11,7 +11,8 @@ After :func:`harmonise_bulk` an AnnData holds
     published call, e.g. GlioVis' ``Subtype.ssgsea``), ``os_months``, ``os_event``
     (1 = died, 0 = censored), ``age``, ``purity`` (NaN when unknown), the fields the
     manifest's ``schema.numeric`` adds (atlas: distance to the periphery and centroid),
-    and every other published column as ``author_<column>`` (strings).
+    and every other published column as ``author_<column>`` (numbers as floats, the rest
+    as strings).
 ``.X``
     log2 expression on one scale per dataset, recorded in ``.uns["neurosig"]["transform"]``:
     published log2 intensities kept as they are (``log2_intensity``), linear TPM as
@@ -316,8 +317,14 @@ def harmonise_bulk(
         new[name] = _numeric(obs[col], obs.index)
     used = {s["column"] for s in schema.values() if isinstance(s, dict) and "column" in s}
     for c in obs.columns:
-        if str(c) not in used:
-            new[f"author_{c}"] = obs[c].astype(object).where(obs[c].notna(), "NA").astype(str)
+        if str(c) in used:
+            continue
+        col = obs[c]
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        if numeric:  # published numbers stay numbers (the atlas' cell-type enrichment scores)
+            new[f"author_{c}"] = pd.to_numeric(col, errors="coerce").astype(float)
+        else:
+            new[f"author_{c}"] = col.astype(object).where(col.notna(), "NA").astype(str)
     for c in ("patient", "sample", "region", "cohort", "dataset"):
         new[c] = new[c].astype("category")
 
