@@ -43,6 +43,7 @@ from .datasets import default_dataset, fetch_dataset, get_manifest, load, load_h
 from .errors import InputDataError, OfflineError
 from .export import write_run
 from .export.run import WORKFLOW_FILES
+from .score.samples import score_samples
 from .tl import annotate, communicate, neftel_states, score, test_claims
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,22 @@ def harmonise(
     return adata
 
 
+#: Modalities with one row per tumour sample (no cells: no annotate or communicate stage).
+SAMPLE_MODALITIES = ("bulk", "multi_region")
+
+
+def is_bulk(adata: ad.AnnData) -> bool:
+    """Whether ``adata`` holds tumour samples (bulk or multi-region), not cells."""
+    return _keys.record(adata).get("modality") in SAMPLE_MODALITIES
+
+
+def stages_for(adata: ad.AnnData) -> list[str]:
+    """The stages after *harmonise* that apply to ``adata`` (bulk data skip annotate, communicate)."""
+    if is_bulk(adata):
+        return ["score", "test"]
+    return list(STAGES)[1:]
+
+
 def _record(adata: ad.AnnData, **params: Any) -> None:
     adata.uns[_keys.UNS].setdefault(_keys.RUN_PARAMETERS, {}).update(params)
 
@@ -178,13 +195,16 @@ def run(
                 symbol_column=symbol_column,
                 map_ensembl=map_ensembl,
             )
-        for name in list(STAGES)[1:]:
+        stages = stages_for(adata)
+        say.total = len(stages) + 2
+        for name in stages:
             with say(name):
                 STAGES[name](adata, seed=seed, n_perms=n_perms, progress=progress)
         with say("export"):
             written = write_run(adata, out, started=start)
     if progress:
-        print(f"neurosig: {len(written)} files in {Path(out).resolve()} (open report.html)", file=sys.stderr)
+        hint = " (open report.html)" if "report.html" in written else ""
+        print(f"neurosig: {len(written)} files in {Path(out).resolve()}{hint}", file=sys.stderr)
     return written
 
 
@@ -238,6 +258,8 @@ def annotate_if_needed(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
     the labels allow.
     """
     _record(adata, seed=seed)
+    if is_bulk(adata):
+        return  # tumour samples have no cells to annotate
     if not needs_annotation(adata):
         adata.obs["cell_type_source"] = pd.Categorical(
             ["author"] * adata.n_obs, categories=["author", "markers", "cnv"]
@@ -270,6 +292,10 @@ def score_cells(
 ) -> None:
     """Score the whole library on ``X``; add Neftel states when the meta-modules score.
 
+    Bulk and multi-region data (one row per sample) are scored per sample instead:
+    :func:`neurosig.score.samples.score_samples` (ssGSEA and UCell over the library,
+    ESTIMATE, the Wang 2017 subtype with ``n_perm`` = 1,000 permutations seeded by ``seed``).
+
     The library is scored with ``score_genes`` (``.obsm["neurosig_score_genes"]``). The
     states' meta-modules are scored again as the authors scored them: ``states_method``
     (default ``tirosh``: 30 bins, 100 controls per gene, seeded by ``seed``) on
@@ -277,6 +303,9 @@ def score_cells(
     (``.obsm["neftel_modules"]``; recorded in ``.uns["neurosig"]["neftel_states"]``).
     """
     _record(adata, seed=seed)
+    if is_bulk(adata):
+        score_samples(adata, seed=seed, progress=progress)
+        return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # refused low-coverage sets are recorded in .uns, summed up below
         scores = score(adata, None, method="score_genes", seed=seed, progress=progress)
@@ -310,6 +339,8 @@ def communicate_cells(
     """
     check_n_perms(n_perms)
     _record(adata, seed=seed, n_perms=n_perms)
+    if is_bulk(adata):
+        return  # no cells, no cell-cell communication
     if _keys.record(adata).get("value_type") == "centred_log":
         text = (
             "communication not inferred: the values are centred per gene (value_type centred_log), "
@@ -346,7 +377,11 @@ def communicate_cells(
 
 
 def test_cells(adata: ad.AnnData, seed: int = 0, **_: Any) -> None:
-    """Test every claim of ``signatures/claims.yaml`` on this dataset (stored in ``.uns``)."""
+    """Test every claim of ``signatures/claims.yaml`` that applies to this data type (stored in ``.uns``).
+
+    Single-cell data run the cell, patient, communication and paired levels; bulk cohorts
+    the tumour and survival levels; multi-region data the region level.
+    """
     test_claims(adata, seed=seed)
 
 

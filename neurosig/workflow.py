@@ -29,7 +29,9 @@ from .errors import InputDataError
 #: Keywords a config's ``datasets`` list may hold besides manifest ids.
 KEYWORDS = {
     "default": "neurosig's default dataset (Tirosh 2016 from the mirror, else the infercnvpy copy)",
-    "available": "every manifest dataset whose files are available offline, without overlapping ones",
+    "available": "every single-cell manifest dataset whose files are available offline, without "
+    "overlapping ones (bulk and multi-region entries are named by id until the workflow's export "
+    "rule writes their outputs)",
 }
 
 
@@ -38,7 +40,9 @@ def resolve_datasets(entries: Sequence[str]) -> list[str]:
 
     Datasets that share cells (manifest ``overlaps``) would count the same patients twice
     when pooled, so such a pair raises; ``available`` keeps the first of them in manifest
-    order.
+    order. ``available`` holds single-cell entries only: the workflow's per-dataset rules
+    (annotate, communicate, and export's ``cells.h5ad`` and ``report.html``) are the
+    single-cell ones, so bulk entries (``neurosig run --dataset``) are not added to it yet.
     """
     manifest = get_manifest()
     out: list[str] = []
@@ -46,7 +50,11 @@ def resolve_datasets(entries: Sequence[str]) -> list[str]:
         if entry == "default":
             ids = [default_dataset(manifest)]
         elif entry == "available":
-            ids = [i for i, d in manifest.datasets.items() if available_offline(d, needed_files(d))]
+            ids = [
+                i
+                for i, d in manifest.datasets.items()
+                if d.get("modality", "single_cell") == "single_cell" and available_offline(d, needed_files(d))
+            ]
             kept: list[str] = []
             for i in ids:
                 if not set(manifest.get(i).get("overlaps", [])) & set(kept + out):

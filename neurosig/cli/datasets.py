@@ -25,7 +25,7 @@ def datasets_list(fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(json.loads(table.to_json(orient="records")), indent=1))
     else:
-        cols = ["id", "technology", "value_type", "n_cells", "verification", "available_offline"]
+        cols = ["id", "modality", "value_type", "n_cells", "n_samples", "verification", "available_offline"]
         shown = table[cols].astype(object).where(table[cols].notna(), "")
         shown["manual_download"] = table["manual_download"].map(lambda p: "yes" if p else "")
         click.echo(shown.to_string(index=False))

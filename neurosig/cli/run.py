@@ -73,7 +73,8 @@ def stage_harmonise(dataset, input_path, name, out, **source) -> None:
     adata = harmonise(dataset=dataset, input=input_path, name=name, progress=False, **source)
     with atomic_path(out) as tmp:
         adata.write_h5ad(tmp)
-    click.echo(f"{adata.n_obs} cells, {adata.obs['patient'].nunique()} patients -> {out}")
+    unit = "samples" if "cell_type" not in adata.obs else "cells"
+    click.echo(f"{adata.n_obs} {unit}, {adata.obs['patient'].nunique()} patients -> {out}")
 
 
 def _stage_command(name: str, help_text: str):

@@ -18,7 +18,7 @@ from .manifest import VERIFICATION_STATES, Manifest, get_manifest, read_manifest
 
 
 def list_datasets(manifest: Manifest | None = None) -> pd.DataFrame:
-    """One row per dataset: id, study, technology, value type, verification, offline availability.
+    """One row per dataset: id, study, technology, modality, value type, verification, offline availability.
 
     ``manual_download`` names the page(s) to download files from by hand (portal
     sign-in), empty when every file is fetched automatically.
@@ -30,12 +30,14 @@ def list_datasets(manifest: Manifest | None = None) -> pd.DataFrame:
             {
                 "id": e["id"],
                 "title": e["title"],
-                "doi": e["citation"]["doi"],
+                "doi": e["citation"].get("doi", ""),
                 "accessions": ",".join(e["accessions"]),
                 "disease": e["disease"],
                 "technology": e["technology"],
+                "modality": e.get("modality", "single_cell"),
                 "value_type": e["value_type"],
                 "n_cells": e.get("n_cells"),
+                "n_samples": e.get("n_samples"),
                 "n_patients": e.get("n_patients"),
                 "verification": e["verification"],
                 "available_offline": available_offline(e, needed_files(e)),
@@ -45,7 +47,7 @@ def list_datasets(manifest: Manifest | None = None) -> pd.DataFrame:
             }
         )
     table = pd.DataFrame(rows)
-    for col in ("n_cells", "n_patients"):
+    for col in ("n_cells", "n_samples", "n_patients"):
         table[col] = table[col].astype("Int64")
     return table
 

@@ -281,7 +281,7 @@ def extract_all(archive: Path, dest_dir: Path) -> list[Path]:
 def _where_to_put(dataset: dict[str, Any], file: dict[str, Any], root: Path) -> str:
     sub = dataset.get("mirror_dir", dataset["id"])
     places = [str(root / dataset["id"] / file["name"])]
-    places += [str(m / sub / file["name"]) for m in mirror_dirs()]
+    places += [str(m / sub / file.get("path", file["name"])) for m in mirror_dirs()]
     return " or ".join(places)
 
 
@@ -329,10 +329,14 @@ def _package_path(file: dict[str, Any]) -> Path | None:
 
 
 def _mirror_copy(dataset: dict[str, Any], file: dict[str, Any]) -> Path | None:
-    """The first mirror copy of a file (``<mirror>/<mirror_dir>/<name>`` or ``<mirror>/<name>``)."""
+    """The first mirror copy of a file: ``<mirror>/<mirror_dir>/<rel>`` or ``<mirror>/<rel>``.
+
+    ``rel`` is the file's ``path`` when it has one (a file inside a folder tree), else its name.
+    """
     sub = dataset.get("mirror_dir", dataset["id"])
+    rel = file.get("path", file["name"])
     for mirror in mirror_dirs():
-        for candidate in (mirror / sub / file["name"], mirror / file["name"]):
+        for candidate in (mirror / sub / rel, mirror / rel):
             if candidate.is_file():
                 return candidate
     return None

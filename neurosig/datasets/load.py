@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from .._provenance import file_hash
 from ..errors import InputDataError
+from .bulk import harmonise_bulk
 from .fetch import available_offline, fetch_file, verified_sha256
 from .harmonise import harmonise
 from .manifest import Manifest, get_manifest
@@ -153,7 +154,9 @@ def load(
 
     Returns
     -------
-    AnnData with the schema described in :mod:`neurosig.datasets.harmonise`.
+    AnnData with the schema described in :mod:`neurosig.datasets.harmonise` (single-cell
+    entries) or :mod:`neurosig.datasets.bulk` (``modality: bulk`` or ``multi_region``:
+    one row per sample).
 
     Examples
     --------
@@ -168,7 +171,9 @@ def load(
         "dataset": {
             "id": entry["id"],
             "title": entry["title"],
-            "doi": entry["citation"]["doi"],
+            "doi": entry["citation"].get("doi", ""),
+            "pmid": entry["citation"].get("pmid", ""),
+            "license": entry.get("license", ""),
             "citation": entry["citation"]["text"],
             "accessions": entry["accessions"],
             "technology": entry["technology"],
@@ -179,6 +184,17 @@ def load(
         "obs_joins": {j["file"]: {k: v for k, v in j.items() if k != "file"} for j in report["obs_joins"]},
         "parser": raw.uns.get("parser", {}),
     }
+    modality = entry.get("modality", "single_cell")
+    if modality != "single_cell":
+        return harmonise_bulk(
+            raw,
+            dataset_id=dataset_id,
+            value_type=entry["value_type"],
+            schema=entry["schema"],
+            modality=modality,
+            platform=entry["technology"],
+            provenance=provenance,
+        )
     return harmonise(
         raw,
         dataset_id=dataset_id,

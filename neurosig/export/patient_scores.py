@@ -232,9 +232,16 @@ def data_dictionary(table: pd.DataFrame, provenance: dict[str, Any] | None = Non
 
 
 def write_patient_scores(
-    table: pd.DataFrame, out: str | Path, provenance: dict[str, Any] | None = None
+    table: pd.DataFrame,
+    out: str | Path,
+    provenance: dict[str, Any] | None = None,
+    dictionary: Any = None,
 ) -> dict[str, Path]:
-    """``patient_scores.csv``, ``.parquet`` and ``patient_scores.schema.json``, each written atomically."""
+    """``patient_scores.csv``, ``.parquet`` and ``patient_scores.schema.json``, each written atomically.
+
+    ``dictionary`` builds the data dictionary (default :func:`data_dictionary`; bulk
+    tables use :func:`sample_dictionary`).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"patient_scores.csv": out / "patient_scores.csv"}
@@ -244,6 +251,110 @@ def write_patient_scores(
     with atomic_path(paths["patient_scores.parquet"]) as tmp:
         table.to_parquet(tmp, index=False)
     paths["patient_scores.schema.json"] = out / "patient_scores.schema.json"
-    schema = to_plain(data_dictionary(table, provenance))
+    schema = to_plain((dictionary or data_dictionary)(table, provenance))
     write_text(paths["patient_scores.schema.json"], json.dumps(schema, indent=1, sort_keys=True) + "\n")
     return paths
+
+
+# ------------------------------------------------------------------ bulk: one row per sample
+#: Fixed columns of a bulk table, in order, with their meaning (the data dictionary).
+SAMPLE_COLUMNS = {
+    "dataset": "dataset id (data_manifest.yaml)",
+    "patient": "patient id (samples of one tumour, or primary and recurrence, share it)",
+    "sample": "sample id as published (GEO GSM id where the cohort came from GEO)",
+    "region": "the sample's position in a multi-region tumour (atlas); 'none' for cohorts",
+    "histology": "histology as published",
+    "grade": "WHO grade (I-IV) as published",
+    "idh": "IDH status (mutant / wildtype; empty when not published)",
+    "subtype": "the published subtype call (GlioVis Subtype.ssgsea where present)",
+    "os_months": "overall survival, months (empty when not published)",
+    "os_event": "1 = died, 0 = censored at os_months",
+    "age": "age at diagnosis, years",
+    "purity": "published tumour purity (atlas: FACETS); empty when unknown",
+    "estimate_stromal": "ESTIMATE stromal score (ssGSEA, Yoshihara 2013)",
+    "estimate_immune": "ESTIMATE immune score (ssGSEA, Yoshihara 2013)",
+    "estimate_score": "ESTIMATE score = stromal + immune",
+    "estimate_purity": "ESTIMATE purity cos(0.6049872018 + 0.0001467884 * score): calibrated on "
+    "Affymetrix only (see .uns['neurosig']['estimate'] / provenance)",
+    "subtype_wang2017": "GBM expression subtype called as Wang 2017 (ssGSEA of the authors' sets, "
+    "smallest permutation p-value; genes median-centred across the cohort)",
+}
+
+
+def sample_scores(
+    adata: ad.AnnData, keys: tuple[str, ...] = ("neurosig_ssgsea", "neurosig_ucell")
+) -> pd.DataFrame:
+    """The per-sample table of a bulk or multi-region dataset: one row per sample.
+
+    Columns: :data:`SAMPLE_COLUMNS` (those present), the dataset's extra numeric columns
+    (atlas: ``dist_periphery_mm``, ``dist_centroid_mm``...), the Wang 2017 scores and
+    p-values (``wang2017_<Subtype>``, ``wang2017_<Subtype>_p``), then one column per
+    signature and method, ``<method>__<signature>`` (``ssgsea__MHC_I_machinery``...).
+    """
+    obs = adata.obs
+    missing = [c for c in ("dataset", "patient", "sample") if c not in obs]
+    if missing:
+        raise InputDataError(f"obs lacks {missing}; load bulk data with neurosig.datasets.load.")
+    cols: dict[str, Any] = {}
+    for c in SAMPLE_COLUMNS:
+        if c in obs:
+            values = obs[c]
+            cols[c] = (
+                values.astype(str).to_numpy() if isinstance(values.dtype, pd.CategoricalDtype) else values
+            )
+    extra = [
+        c
+        for c in obs.columns
+        if c not in cols
+        and not c.startswith("author_")
+        and c not in ("cohort",)
+        and (c.startswith("wang2017_") or pd.api.types.is_float_dtype(obs[c]))
+    ]
+    for c in extra:
+        cols[c] = obs[c]
+    table = pd.DataFrame(cols, index=obs.index)
+    for key in keys:
+        if key in adata.obsm:
+            method = key.removeprefix(f"{_keys.UNS}_")
+            frame = pd.DataFrame(adata.obsm[key], index=obs.index)
+            table = table.join(frame.add_prefix(f"{method}__"))
+    return table.sort_values(["dataset", "patient", "sample"]).reset_index(drop=True)
+
+
+def _describe_sample_column(name: str) -> str:
+    if name in SAMPLE_COLUMNS:
+        return SAMPLE_COLUMNS[name]
+    if name.startswith("wang2017_"):
+        sub = name.removeprefix("wang2017_")
+        if sub.endswith("_p"):
+            return f"Wang 2017 {sub[:-2]}: permutation p-value of its ssGSEA score"
+        return f"Wang 2017 {sub}: ssGSEA score of the authors' set"
+    if "__" in name:
+        method, sig = name.split("__", 1)
+        lib = library()
+        cite = f" Source: {lib[sig].citation}" if sig in lib else ""
+        return f"{method} score of {sig} in the sample (NaN: signature refused for low coverage).{cite}"
+    return f"published per-sample value {name} (see the dataset's manifest entry)"
+
+
+def sample_dictionary(table: pd.DataFrame, provenance: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A Frictionless Table Schema of a per-sample table, with the run's provenance."""
+    fields = []
+    for name, dtype in table.dtypes.items():
+        kind = (
+            "integer"
+            if pd.api.types.is_integer_dtype(dtype)
+            else "number"
+            if pd.api.types.is_float_dtype(dtype)
+            else "string"
+        )
+        fields.append({"name": name, "type": kind, "description": _describe_sample_column(name)})
+    return {
+        "name": "patient_scores",
+        "title": "neurosig per-sample tumour scores (bulk / multi-region)",
+        "description": "One row per dataset x sample; several samples of one patient share 'patient'.",
+        "primaryKey": ["dataset", "sample"],
+        "missingValues": [""],
+        "fields": fields,
+        "provenance": provenance or {},
+    }

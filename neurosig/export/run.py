@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from ..pp import qc_table, summary_table
 from ..tl import score_summary
 from .communication import write_communication
 from .evidence import write_evidence
-from .patient_scores import patient_scores, write_patient_scores
+from .patient_scores import patient_scores, sample_dictionary, sample_scores, write_patient_scores
 from .report import render_report, write_report
 
 
@@ -72,6 +73,8 @@ def write_run(adata: ad.AnnData, out: str | Path, *, started: float | None = Non
     """
     out = Path(out)
     with own_folder(out, keep=WORKFLOW_FILES):
+        if _keys.record(adata).get("modality") in ("bulk", "multi_region"):
+            return write_sample_run(adata, out, started=started)
         return _write_run(adata, out, started)
 
 
@@ -116,3 +119,55 @@ def _flat(record: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def _with_coverage_tables(adata: ad.AnnData) -> ad.AnnData:
+    """A copy whose score records hold coverage and details as tables (one h5ad group each).
+
+    Written as nested dictionaries, the records of two library scorings are ~1,600 h5ad
+    groups and take seconds to write; as DataFrames (one row per signature; the rescued
+    and missing genes as JSON text) they write in a fraction of that.
+    """
+    out = adata.copy()
+    for rec in _keys.record(out).get(_keys.SCORES, {}).values():
+        if isinstance(rec.get("coverage"), pd.DataFrame):
+            continue  # already tables (the AnnData was read back from such a file)
+        cov = pd.DataFrame.from_dict(rec["coverage"], orient="index")
+        for col in ("rescued", "missing"):
+            if col in cov:
+                cov[col] = cov[col].map(lambda v: json.dumps(v.tolist() if hasattr(v, "tolist") else v))
+        rec["coverage"] = cov
+        rec["details"] = pd.DataFrame.from_dict(rec["details"], orient="index")
+        rec["refused"] = pd.DataFrame({"reason": pd.Series(rec["refused"], dtype=str)})
+    return out
+
+
+def write_sample_run(adata: ad.AnnData, out: str | Path, *, started: float | None = None) -> dict[str, Path]:
+    """Outputs of a run on bulk or multi-region data (one row per sample); ``provenance.json`` last.
+
+    ``samples.h5ad`` (the AnnData with every score), ``patient_scores.csv``/``.parquet``
+    with ``patient_scores.schema.json`` (one row per sample,
+    :func:`~neurosig.export.patient_scores.sample_scores`), and the evidence files when the
+    claims were tested. The provenance records ESTIMATE's platform caveat and the Wang 2017
+    agreement with the published subtypes.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    with atomic_path(out / "samples.h5ad") as tmp:
+        _with_coverage_tables(adata).write_h5ad(tmp, compression="gzip")
+    paths["samples.h5ad"] = out / "samples.h5ad"
+    meta = _keys.record(adata)
+    record = run_provenance(adata)
+    tumour = {k: meta[k] for k in ("estimate", "wang2017", "survival") if k in meta}
+    # read back from an h5ad (the workflow's stages), lists come as arrays: JSON needs lists
+    record["tumour_scores"] = json.loads(json.dumps(tumour, default=lambda o: o.tolist()))
+    paths.update(write_patient_scores(sample_scores(adata), out, record, dictionary=sample_dictionary))
+    claims = meta.get(_keys.CLAIMS)
+    if claims is not None and "evidence" in claims:
+        paths.update(write_evidence(pool_evidence([claims["evidence"]]), claims["per_patient"], out))
+    extra = {"seconds": round(time.perf_counter() - started, 2)} if started is not None else {}
+    paths["provenance.json"] = write_provenance(
+        out, paths, **{k: v for k, v in record.items() if k != "versions"}, **extra
+    )
+    return paths

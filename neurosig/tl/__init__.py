@@ -7,6 +7,7 @@ from ..communicate.infer import communicate
 from ..score.correlation import signature_correlations
 from ..score.engine import score
 from ..score.pseudobulk import score_pseudobulk
+from ..score.samples import score_samples
 from ..score.summary import score_summary
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "neftel_states",
     "score",
     "score_pseudobulk",
+    "score_samples",
     "score_summary",
     "test_claims",
 ]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ParseError
-from . import archive, dense, geo, rda, rds, table, tenx
+from . import archive, atlas3d, dense, geo, gliovis, rda, rds, table, tenx
 from . import h5ad as h5ad_mod
 
 
@@ -80,6 +80,22 @@ PARSERS: dict[str, ParserMeta] = {
             ("rds",),
             "R .rds (saveRDS) of a genes x cells matrix, dense with dimnames or dgCMatrix; "
             "extra gzip layers removed (GBM-CARE's RDS.gz)",
+        ),
+        ParserMeta(
+            "gliovis_rds",
+            gliovis.read_gliovis_rds,
+            "matrix",
+            ("rds",),
+            "GlioVis cohort .Rds (R list: expr samples x genes with clinical columns first, pData), "
+            "orientation detected by gene symbols, clinical table joined on Sample",
+        ),
+        ParserMeta(
+            "atlas3d",
+            atlas3d.read_atlas3d,
+            "matrix",
+            ("samples", "tumours"),
+            "GliomaAtlas3D: one rna.rds per tumour (rna_<tumour> roles) with the sample and tumour "
+            "tables (and optional celltypes_<tumour>)",
         ),
         ParserMeta(
             "tar_of_matrices",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..._registry import by_name
-from . import aucell, score_genes, tirosh, ucell, ulm
+from . import aucell, score_genes, ssgsea, tirosh, ucell, ulm
 from ._meta import MethodMeta
 
 METHODS: dict[str, MethodMeta] = by_name(
@@ -12,4 +12,5 @@ METHODS: dict[str, MethodMeta] = by_name(
     ulm.META,
     ucell.META,
     aucell.META,
+    ssgsea.META,
 )
