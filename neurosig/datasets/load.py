@@ -185,6 +185,8 @@ def load(
         "parser": raw.uns.get("parser", {}),
     }
     modality = entry.get("modality", "single_cell")
+    if entry.get("cohort_group"):
+        provenance["cohort_group"] = entry["cohort_group"]
     if modality != "single_cell":
         return harmonise_bulk(
             raw,

@@ -287,7 +287,7 @@ def sample_scores(
     """The per-sample table of a bulk or multi-region dataset: one row per sample.
 
     Columns: :data:`SAMPLE_COLUMNS` (those present), the dataset's extra numeric columns
-    (atlas: ``dist_periphery_mm``, ``dist_centroid_mm``...), the Wang 2017 scores and
+    (atlas: ``dist_periphery``, ``dist_centroid``...), the Wang 2017 scores and
     p-values (``wang2017_<Subtype>``, ``wang2017_<Subtype>_p``), then one column per
     signature and method, ``<method>__<signature>`` (``ssgsea__MHC_I_machinery``...).
     """

@@ -96,7 +96,7 @@ def test_atlas_regions_purity_and_distances(mirror):
     row = a.obs.loc["P260v1"]
     assert (row["patient"], row["region"], row["grade"], row["idh"]) == ("P260", "v1", "IV", "mutant")
     assert a.obs.loc["P303v1", "idh"] == "mutant" and a.obs.loc["P303v1", "grade"] == "II"
-    np.testing.assert_allclose([row["purity"], row["dist_periphery_mm"]], [0.733619, 1.0], rtol=1e-5)
+    np.testing.assert_allclose([row["purity"], row["dist_periphery"]], [0.733619, 1.0], rtol=1e-5)
     np.testing.assert_allclose(a[0, "A2M"].X.ravel(), np.log2(611.79613 + 1), rtol=1e-5)
     # the authors' cell-type enrichment scores stay numbers
     assert a.obs["author_celltype_neuron"].dtype == float
