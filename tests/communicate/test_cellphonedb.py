@@ -80,8 +80,14 @@ def test_means_props_and_pvalues_equal_liana(dataset, request):
     np.testing.assert_allclose(m["ligand_means_ref"], m["ligand_means"], atol=1e-6)
     np.testing.assert_allclose(m["receptor_props_ref"], m["receptor_props"], atol=1e-12)
     assert (m["ligand_ref"] == m["ligand"]).all() and (m["receptor_ref"] == m["receptor"]).all()
-    # the same shuffles as liana (seed 1337): identical counts; liana reports b / n, we (b + 1) / (n + 1)
-    np.testing.assert_allclose(m["cellphone_pvals"], m["n_null_hits"] / n_perms, atol=1e-12)
+    # the same shuffles as liana (seed 1337): the same counts; liana reports b / n, we (b + 1) / (n + 1).
+    # A shuffle whose mean equals the observed one exactly (same cells drawn, common with
+    # zero-inflated counts in small groups) counts as a hit in one summation order and can
+    # miss by one ulp in the other: allow a count that differs by one shuffle in at most
+    # 1 row in 5,000 (Darmanis 2015: 1 of 11,698 rows, 12 vs 13 hits), none by more.
+    hits_ref = np.round(m["cellphone_pvals"].to_numpy() * n_perms)
+    diff = np.abs(hits_ref - m["n_null_hits"].to_numpy())
+    assert diff.max() <= 1 and (diff > 0).sum() <= max(1, len(m) // 5000), (diff > 0).sum()
     np.testing.assert_allclose(m["pvalue"], (m["n_null_hits"] + 1) / (n_perms + 1), atol=1e-15)
     assert (m["pvalue"] > 0).all()
 
