@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from neurosig.datasets import load
-from neurosig.score import score
+from neurosig.tl import score
 
 from ..conftest import needs_mirror
 
