@@ -40,9 +40,8 @@ def resolve_datasets(entries: Sequence[str]) -> list[str]:
 
     Datasets that share cells (manifest ``overlaps``) would count the same patients twice
     when pooled, so such a pair raises; ``available`` keeps the first of them in manifest
-    order. ``available`` holds single-cell entries only: the workflow's per-dataset rules
-    (annotate, communicate, and export's ``cells.h5ad`` and ``report.html``) are the
-    single-cell ones, so bulk entries (``neurosig run --dataset``) are not added to it yet.
+    order. Bulk and multi-region entries run the same rules without annotate and
+    communicate (:func:`sample_datasets`).
     """
     manifest = get_manifest()
     out: list[str] = []
@@ -53,7 +52,7 @@ def resolve_datasets(entries: Sequence[str]) -> list[str]:
             ids = [
                 i
                 for i, d in manifest.datasets.items()
-                if d.get("modality", "single_cell") == "single_cell" and available_offline(d, needed_files(d))
+                if available_offline(d, needed_files(d))
             ]
             kept: list[str] = []
             for i in ids:
@@ -72,6 +71,20 @@ def resolve_datasets(entries: Sequence[str]) -> list[str]:
                 "would count the same patients twice. Keep one of them in the config's datasets."
             )
     return out
+
+
+def sample_datasets(datasets: Sequence[str]) -> list[str]:
+    """The ids among ``datasets`` whose rows are tumour samples (modality bulk or multi_region).
+
+    The workflow scores and tests them without annotate and communicate, and exports
+    ``samples.h5ad`` instead of ``cells.h5ad`` and a report.
+    """
+    manifest = get_manifest()
+    return [
+        d
+        for d in datasets
+        if d in manifest.datasets and manifest.get(d).get("modality", "single_cell") != "single_cell"
+    ]
 
 
 def load_config(path: str | Path | None = None) -> dict[str, Any]:

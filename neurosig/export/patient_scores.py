@@ -236,23 +236,25 @@ def write_patient_scores(
     out: str | Path,
     provenance: dict[str, Any] | None = None,
     dictionary: Any = None,
+    name: str = "patient_scores",
 ) -> dict[str, Path]:
-    """``patient_scores.csv``, ``.parquet`` and ``patient_scores.schema.json``, each written atomically.
+    """``<name>.csv``, ``.parquet`` and ``<name>.schema.json``, each written atomically.
 
     ``dictionary`` builds the data dictionary (default :func:`data_dictionary`; bulk
-    tables use :func:`sample_dictionary`).
+    tables use :func:`sample_dictionary`). ``name`` is ``patient_scores`` for a run; the
+    pooled folder writes bulk samples as ``sample_scores``.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"patient_scores.csv": out / "patient_scores.csv"}
-    with atomic_path(paths["patient_scores.csv"]) as tmp:
+    paths = {f"{name}.csv": out / f"{name}.csv"}
+    with atomic_path(paths[f"{name}.csv"]) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
-    paths["patient_scores.parquet"] = out / "patient_scores.parquet"
-    with atomic_path(paths["patient_scores.parquet"]) as tmp:
+    paths[f"{name}.parquet"] = out / f"{name}.parquet"
+    with atomic_path(paths[f"{name}.parquet"]) as tmp:
         table.to_parquet(tmp, index=False)
-    paths["patient_scores.schema.json"] = out / "patient_scores.schema.json"
+    paths[f"{name}.schema.json"] = out / f"{name}.schema.json"
     schema = to_plain((dictionary or data_dictionary)(table, provenance))
-    write_text(paths["patient_scores.schema.json"], json.dumps(schema, indent=1, sort_keys=True) + "\n")
+    write_text(paths[f"{name}.schema.json"], json.dumps(schema, indent=1, sort_keys=True) + "\n")
     return paths
 
 

@@ -14,7 +14,7 @@ from .._version import __version__
 from ..claims import pool_evidence
 from ..errors import InputDataError
 from .evidence import write_evidence
-from .patient_scores import write_patient_scores
+from .patient_scores import sample_dictionary, write_patient_scores
 from .report import render_report, write_report
 
 
@@ -23,7 +23,9 @@ def pool_runs(run_dirs: Sequence[str | Path], out: str | Path) -> dict[str, Path
 
     Writes ``evidence.csv`` (every dataset's rows and the random-effects pooled row per
     claim), ``evidence_per_patient.csv``, ``forest/<claim>.png``, ``patient_scores.csv``,
-    ``.parquet`` and data dictionary (all datasets' rows), ``summary.csv`` (cells per
+    ``.parquet`` and data dictionary (all single-cell datasets' patients),
+    ``sample_scores.csv``/``.parquet``/``.schema.json`` (bulk and multi-region cohorts' tumour
+    samples), ``summary.csv`` (cells per
     patient x cell type; 0 for a type a dataset lacks), ``report.html`` and
     ``provenance.json`` (each run's provenance hash).
     """
@@ -45,10 +47,17 @@ def pool_runs(run_dirs: Sequence[str | Path], out: str | Path) -> dict[str, Path
     )
     per_patient = pd.concat(read("evidence_per_patient.csv"), ignore_index=True)
     paths = write_evidence(evidence, per_patient, out)
+    # single-cell runs give one row per patient, bulk and multi-region runs one per tumour
+    # sample (samples.h5ad): two tables, each with its own data dictionary
     scores = [
         pd.read_parquet(d / "patient_scores.parquet")
         for d in dirs
-        if (d / "patient_scores.parquet").is_file()
+        if (d / "patient_scores.parquet").is_file() and not (d / "samples.h5ad").is_file()
+    ]
+    samples = [
+        pd.read_parquet(d / "patient_scores.parquet")
+        for d in dirs
+        if (d / "patient_scores.parquet").is_file() and (d / "samples.h5ad").is_file()
     ]
     table = pd.concat(scores, ignore_index=True) if scores else None
     runs = {d.name: file_hash(d / "provenance.json") for d in dirs}
@@ -64,12 +73,24 @@ def pool_runs(run_dirs: Sequence[str | Path], out: str | Path) -> dict[str, Path
     }
     if table is not None:
         paths.update(write_patient_scores(table, out, record))
-    summary = pd.concat(read("summary.csv"), ignore_index=True)
-    counts = [c for c in summary.columns if c not in ("dataset", "patient")]
-    summary[counts] = summary[counts].fillna(0).astype(int)  # a type absent from a dataset: 0 cells
-    with atomic_path(out / "summary.csv") as tmp:
-        summary.to_csv(tmp, index=False)
-    paths["summary.csv"] = out / "summary.csv"
+    if samples:
+        paths.update(
+            write_patient_scores(
+                pd.concat(samples, ignore_index=True),
+                out,
+                record,
+                dictionary=sample_dictionary,
+                name="sample_scores",
+            )
+        )
+    summaries = read("summary.csv")
+    if summaries:
+        summary = pd.concat(summaries, ignore_index=True)
+        counts = [c for c in summary.columns if c not in ("dataset", "patient")]
+        summary[counts] = summary[counts].fillna(0).astype(int)  # a type absent from a dataset: 0 cells
+        with atomic_path(out / "summary.csv") as tmp:
+            summary.to_csv(tmp, index=False)
+        paths["summary.csv"] = out / "summary.csv"
     flat = {"neurosig_version": __version__}
     flat.update({f"{run}/{name}": sha for run, files in inputs.items() for name, sha in files.items()})
     html = render_report(
