@@ -25,7 +25,7 @@ from .context import Context, NotTestable
 from .evidence import EVIDENCE_COLUMNS, PER_PATIENT_COLUMNS
 from .levels import LEVELS
 from .registry import load_claims
-from .variables import circularity_guard, describe, genes_of
+from .variables import circularity_guard, describe, genes_of, prescore
 from .verdict import MIN_EFFECT, min_effect_of, verdict, with_verdict_note
 
 
@@ -127,6 +127,7 @@ def test_claims(
     levels = sorted({str(c.get("level")) for _, c in items} - set(LEVELS))
     if levels:
         raise InputDataError(f"Unknown claim level(s) {levels}; known: {', '.join(LEVELS)}.")
+    prescore(ctx, items, {name for name, level in LEVELS.items() if level.variables})
     for cid, c in items:
         base = _row(cid, c, dataset)
         try:
