@@ -108,6 +108,7 @@ def run(
     seed: int = 0,
     n_perms: int = 1000,
     progress: bool = True,
+    write_cells: bool | None = None,
 ) -> dict[str, Path]:
     """Run neurosig on one dataset and write its outputs to ``out``.
 
@@ -127,6 +128,9 @@ def run(
         Label shuffles of the communication test.
     progress
         Print each stage, its time and where the results are to standard error.
+    write_cells
+        Whether ``cells.h5ad`` holds the expression matrix (default: up to 100,000 cells;
+        above, every per-cell result without it; see :func:`neurosig.export.cells_for_export`).
 
     Returns
     -------
@@ -148,7 +152,7 @@ def run(
         with say(name):
             STAGES[name](adata, seed=seed, n_perms=n_perms, progress=progress)
     with say("export"):
-        written = write_run(adata, out, started=start)
+        written = write_run(adata, out, started=start, write_cells=write_cells)
     if progress:
         print(f"neurosig: {len(written)} files in {Path(out).resolve()} (open report.html)", file=sys.stderr)
     return written

@@ -24,8 +24,23 @@ from ._main import SOURCE_OPTIONS, _Group, _with, main
     "--n-perms", type=int, default=1000, show_default=True, help="Shuffles of the communication test."
 )
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.option(
+    "--write-cells/--no-write-cells",
+    default=None,
+    help="cells.h5ad with the expression matrix, or results only (default: the matrix up to 100,000 cells).",
+)
 def run_cmd(
-    dataset, input_path, patient_key, label_key, sample_key, value_type, out, seed, n_perms, no_progress
+    dataset,
+    input_path,
+    patient_key,
+    label_key,
+    sample_key,
+    value_type,
+    out,
+    seed,
+    n_perms,
+    no_progress,
+    write_cells,
 ):
     """The whole pipeline on one dataset: tables, patient scores, report.html (see docs/exports.md)."""
     try:
@@ -40,6 +55,7 @@ def run_cmd(
             seed=seed,
             n_perms=n_perms,
             progress=not no_progress,
+            write_cells=write_cells,
         )
     except ValueError as err:
         if isinstance(err, NeurosigError):

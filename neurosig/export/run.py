@@ -38,12 +38,34 @@ def run_provenance(adata: ad.AnnData) -> dict[str, Any]:
     }
 
 
-def write_tables(adata: ad.AnnData, out: Path) -> dict[str, Path]:
-    """cells.h5ad, summary.csv, qc.csv, scores_by_patient.csv, the communication and claims files."""
+CELLS_MATRIX_MAX = 100_000
+"""Above this many cells ``cells.h5ad`` holds the results only, unless ``write_cells=True``."""
+
+
+def cells_for_export(adata: ad.AnnData, write_cells: bool | None = None) -> ad.AnnData:
+    """What ``cells.h5ad`` holds: everything, or every per-cell result without the matrix.
+
+    ``write_cells=None`` keeps the matrix up to :data:`CELLS_MATRIX_MAX` cells; above it
+    (an atlas) the file holds ``.obs``, ``.var``, ``.obsm`` and ``.uns`` but no ``X`` or
+    layers: a second full copy of a million-cell matrix is minutes of compression and
+    gigabytes of disk, and the input already holds it. ``True`` always writes the matrix.
+    """
+    if write_cells is None:
+        write_cells = adata.n_obs <= CELLS_MATRIX_MAX
+    if write_cells:
+        return adata
+    return ad.AnnData(obs=adata.obs, var=adata.var, obsm=dict(adata.obsm), uns=adata.uns)
+
+
+def write_tables(adata: ad.AnnData, out: Path, write_cells: bool | None = None) -> dict[str, Path]:
+    """cells.h5ad, summary.csv, qc.csv, scores_by_patient.csv, the communication and claims files.
+
+    ``write_cells``: see :func:`cells_for_export`.
+    """
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
     with atomic_path(out / "cells.h5ad") as tmp:
-        adata.write_h5ad(tmp, compression="gzip")
+        cells_for_export(adata, write_cells).write_h5ad(tmp, compression="gzip")
     paths["cells.h5ad"] = out / "cells.h5ad"
     tables = [("summary.csv", summary_table(adata)), ("qc.csv", qc_table(adata))]
     if _keys.SCORE_GENES in adata.obsm:
@@ -59,15 +81,18 @@ def write_tables(adata: ad.AnnData, out: Path) -> dict[str, Path]:
     return paths
 
 
-def write_run(adata: ad.AnnData, out: str | Path, *, started: float | None = None) -> dict[str, Path]:
+def write_run(
+    adata: ad.AnnData, out: str | Path, *, started: float | None = None, write_cells: bool | None = None
+) -> dict[str, Path]:
     """Write every output of a run to ``out`` (see docs/exports.md) and ``provenance.json`` last.
 
     ``provenance.json`` lists every other file with its sha256, so a folder whose
     provenance exists is complete. ``started`` (a ``time.perf_counter()`` value) records
-    the run's seconds in it.
+    the run's seconds in it. ``write_cells``: whether ``cells.h5ad`` holds the matrix
+    (default: up to :data:`CELLS_MATRIX_MAX` cells; see :func:`cells_for_export`).
     """
     out = Path(out)
-    paths = write_tables(adata, out)
+    paths = write_tables(adata, out, write_cells)
     record = run_provenance(adata)
     scores = None
     if _keys.SCORE_GENES in adata.obsm:
