@@ -18,8 +18,8 @@ import h5py
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from tqdm.auto import tqdm
 
+from ._progress import progress as progress_bar
 from .errors import InputDataError
 
 try:  # anndata >= 0.11
@@ -86,7 +86,7 @@ def iter_chunks(
     src = _source(adata, layer)
     n = adata.n_obs
     in_memory_csr = isinstance(src, sp.csr_matrix) and src.has_canonical_format
-    for a in tqdm(range(0, n, chunk_size), desc=desc, unit="chunk", disable=not progress):
+    for a in progress_bar(range(0, n, chunk_size), desc=desc, unit="chunk", disable=not progress):
         b = min(a + chunk_size, n)
         if in_memory_csr:
             yield a, b, _row_block(src, a, b)
