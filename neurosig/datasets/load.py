@@ -207,15 +207,20 @@ def load_h5ad(
         Read this layer instead of ``X`` (default ``counts`` when present).
     """
     from .._provenance import file_hash
+    from .parsers.h5ad import h5ad_layers
 
     path = Path(path)
-    adata = run_parser("h5ad", {"h5ad": path})
-    if layer is None and "counts" in adata.layers:
+    layers = h5ad_layers(path)
+    if layer is None and "counts" in layers:
         layer = "counts"
     if layer is not None:
-        if layer not in adata.layers:
-            raise InputDataError(f"{path}: no layer {layer!r}; layers are {list(adata.layers)}.")
-        adata = ad.AnnData(X=adata.layers[layer], obs=adata.obs, var=adata.var)
+        if layer not in layers:
+            raise InputDataError(f"{path}: no layer {layer!r}; layers are {layers}.")
+        # only that matrix is read (not X and the other layers)
+        adata = run_parser("h5ad", {"h5ad": path}, {"layer": layer})
+        adata = ad.AnnData(X=adata.X, obs=adata.obs, var=adata.var)
+    else:
+        adata = run_parser("h5ad", {"h5ad": path})
     if value_type is None:
         data = adata.X.data if hasattr(adata.X, "data") else adata.X
         if layer == "counts" or (data.size and (data == data.round()).all()):
