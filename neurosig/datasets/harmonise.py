@@ -70,22 +70,49 @@ def _data(mat) -> np.ndarray:
     return mat.data if sp.issparse(mat) else np.asarray(mat)
 
 
+_BLOCK = 1 << 24
+"""Values checked per block: the checks' temporaries stay at ~100 MB whatever the matrix."""
+
+
+def _blocks(data: np.ndarray):
+    flat = data.reshape(-1)
+    for a in range(0, flat.size, _BLOCK):
+        yield flat[a : a + _BLOCK]
+
+
+def _non_integer(data: np.ndarray) -> tuple[int, float | None]:
+    """How many values are not integers (beyond 1e-3), and the first of them."""
+    n, first = 0, None
+    for block in _blocks(data):
+        frac = np.abs(block - np.round(block)) > 1e-3
+        k = int(frac.sum())
+        if k and first is None:
+            first = float(block[frac][0])
+        n += k
+    return n, first
+
+
 def check_values(mat, value_type: str, source: str) -> None:
-    """Refuse values that cannot be of ``value_type`` (NaN, negatives, wrong scale)."""
+    """Refuse values that cannot be of ``value_type`` (NaN, negatives, wrong scale).
+
+    The values are read in blocks, so the checks hold no full-size temporary.
+    """
     vt = VALUE_TYPES[value_type]
     data = _data(mat)
     if data.size == 0:
         return
-    if not np.isfinite(data).all():
+    bad = sum(int((~np.isfinite(b)).sum()) for b in _blocks(data))
+    if bad:
         raise InputDataError(
-            f"{source}: {int((~np.isfinite(data)).sum())} NaN or infinite expression values. "
+            f"{source}: {bad} NaN or infinite expression values. "
             "Remove or impute them before loading (neurosig never guesses missing values)."
         )
     if value_type == "centred_log":
         return
-    if data.min() < 0:
+    vmin = float(data.min())
+    if vmin < 0:
         raise InputDataError(
-            f"{source}: negative values (min {data.min():.3g}) but the data is declared "
+            f"{source}: negative values (min {vmin:.3g}) but the data is declared "
             f"{vt.description}. Declare value_type 'centred_log' for centred data."
         )
     vmax = float(data.max())
@@ -95,19 +122,34 @@ def check_values(mat, value_type: str, source: str) -> None:
             "is linear-scale. Declare value_type 'counts', 'tpm' or 'cpm'."
         )
     if value_type == "counts":
-        frac = np.abs(data - np.round(data)) > 1e-3
-        if frac.any():
+        n, first = _non_integer(data)
+        if n:
             raise InputDataError(
-                f"{source}: declared raw counts but {int(frac.sum())} values are not integers "
-                f"(e.g. {data[frac][0]:.4g}); this is normalised data. Declare value_type "
+                f"{source}: declared raw counts but {n} values are not integers "
+                f"(e.g. {first:.4g}); this is normalised data. Declare value_type "
                 "'tpm', 'cpm' or 'log1p_cp10k' to match it."
             )
-    if not vt.is_log and vmax <= 20 and (np.abs(data - np.round(data)) > 1e-3).any():
+    if not vt.is_log and vmax <= 20 and _non_integer(data)[0]:
         raise InputDataError(
             f"{source}: declared {vt.description} but every value is <= {vmax:.3g} and "
             "non-integer: this looks log-transformed. Declare value_type 'log2_tpm10' or "
             "'log1p_cp10k'."
         )
+
+
+def _positive_per_row(mat) -> np.ndarray:
+    """Values > 0 per row (genes detected per cell), without a boolean copy of the matrix."""
+    if not sp.issparse(mat):
+        return np.asarray((mat > 0).sum(axis=1)).ravel().astype(np.int32)
+    mat = sp.csr_matrix(mat)
+    out = np.zeros(mat.shape[0], dtype=np.int64)
+    step = max(1, _BLOCK // max(1, mat.nnz // max(1, mat.shape[0])))
+    for a in range(0, mat.shape[0], step):
+        b = min(a + step, mat.shape[0])
+        s, e = mat.indptr[a], mat.indptr[b]
+        rows = np.repeat(np.arange(b - a), np.diff(mat.indptr[a : b + 1]))
+        out[a:b] = np.bincount(rows[mat.data[s:e] > 0], minlength=b - a)
+    return out.astype(np.int32)
 
 
 def to_linear(mat, value_type: str):
@@ -281,7 +323,7 @@ def harmonise(
         new_obs[c] = new_obs[c].astype("category")
 
     mat = work.X
-    new_obs["n_genes"] = np.asarray((mat > 0).sum(axis=1)).ravel().astype(np.int32)
+    new_obs["n_genes"] = _positive_per_row(mat)
     new_obs["total_linear"] = np.asarray(mat.sum(axis=1)).ravel().astype(np.float64)
     out = ad.AnnData(
         X=log_normalise(mat) if linear is not None else sp.csr_matrix(mat, dtype=np.float32),

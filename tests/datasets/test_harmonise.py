@@ -95,3 +95,27 @@ def test_h5ad_round_trip(tmp_path):
     back = ad.read_h5ad(tmp_path / "x.h5ad")
     assert back.obs["malignant"].tolist() == [True, False]
     assert back.uns["neurosig"]["dataset_id"] == "t"
+
+
+def test_checks_in_blocks_give_the_whole_matrix_answers(monkeypatch):
+    """Values checked in small blocks: the same counts and first offender as a whole-array check,
+    and genes per cell as (X > 0).sum(1)."""
+    import importlib
+
+    mod = importlib.import_module("neurosig.datasets.harmonise")
+    monkeypatch.setattr(mod, "_BLOCK", 3)
+    rng = np.random.default_rng(1)
+    counts = sp.random(40, 3, density=0.6, format="csr", random_state=2, dtype=np.float32)
+    counts.data = np.round(counts.data * 9 + 1)
+    counts.data[[7, 20, 33]] = [2.5, np.nan, np.inf]
+    with pytest.raises(InputDataError, match="2 NaN or infinite"):
+        mod.check_values(counts, "counts", "t")
+    counts.data[[20, 33]] = [4.25, 3.0]
+    with pytest.raises(InputDataError, match=r"2 values are not integers \(e.g. 2.5\)"):
+        mod.check_values(counts, "counts", "t")
+    counts.data[[7, 20]] = 0.0  # explicit zeros are stored but not detected
+    obs = pd.DataFrame({"donor": rng.choice(["P1", "P2"], 40), "label": "Malignant"})
+    obs.index = [f"c{i}" for i in range(40)]
+    a = ad.AnnData(X=counts, obs=obs, var=pd.DataFrame(index=["GFAP", "SOX2", "CD74"]))
+    out = harmonise(a, dataset_id="t", value_type="counts", schema=SCHEMA)
+    np.testing.assert_array_equal(out.obs["n_genes"], np.asarray((counts > 0).sum(axis=1)).ravel())
