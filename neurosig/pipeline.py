@@ -36,8 +36,10 @@ import pandas as pd
 from . import _keys
 from ._atomic import atomic_path
 from ._provenance import file_hash
+from ._scale import keep_matrix
 from .annotate import NEFTEL_STATES, annotate, needs_annotation, neftel_states
 from .datasets import default_dataset, fetch_dataset, get_manifest, load, load_h5ad
+from .datasets.parsers.h5ad import h5ad_n_obs
 from .errors import FetchError, InputDataError
 from .export import write_run
 from .tl import communicate, score, test_claims
@@ -55,12 +57,15 @@ def harmonise(
     value_type: str | None = None,
     name: str | None = None,
     progress: bool = True,
+    write_cells: bool | None = True,
 ) -> ad.AnnData:
     """Stage *harmonise*: a manifest dataset or a user h5ad in neurosig's schema.
 
     The source (dataset id, or path and sha256 of the h5ad) is recorded in
     ``.uns["neurosig"]["source"]``. ``name`` names a user h5ad's dataset (default: the
-    file's stem).
+    file's stem). ``write_cells`` (as :func:`run`'s; default ``True``: keep everything)
+    decides whether a user h5ad's counts layer is kept: ``None`` keeps it up to 100,000
+    cells, and above (an atlas) holds one matrix instead of two (``neurosig._scale``).
     """
     if input is not None and dataset is not None:
         raise ValueError("Give either a dataset id or an input h5ad, not both.")
@@ -74,6 +79,7 @@ def harmonise(
             sample_key=sample_key,
             value_type=value_type,
             dataset_id=name or Path(input).stem,
+            keep_counts=keep_matrix(h5ad_n_obs(input), write_cells),
         )
         source: dict[str, Any] = {"input": str(input), "sha256": file_hash(input)}
     else:
@@ -147,6 +153,7 @@ def run(
             sample_key=sample_key,
             value_type=value_type,
             progress=progress,
+            write_cells=write_cells,
         )
     for name in list(STAGES)[1:]:
         with say(name):

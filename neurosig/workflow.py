@@ -72,15 +72,10 @@ def dataset_cells(dataset: str, inputs: dict[str, Any] | None = None) -> int:
     """
     spec = (inputs or {}).get(dataset)
     if spec is not None:
-        import h5py
+        from .datasets.parsers.h5ad import h5ad_n_obs
 
         path = Path(spec["path"])
-        if not path.exists():
-            return 0
-        with h5py.File(path, "r") as f:
-            obs = f["obs"]
-            index = obs.attrs.get("_index", "_index")
-            return int(obs[index].shape[0]) if index in obs else 0
+        return h5ad_n_obs(path) if path.exists() else 0
     return int(get_manifest().get(dataset).get("n_cells") or 0)
 
 

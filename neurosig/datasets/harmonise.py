@@ -168,12 +168,24 @@ def to_linear(mat, value_type: str):
     return out
 
 
-def log_normalise(linear, target_sum: float = TARGET_SUM) -> sp.csr_matrix:
-    """``log1p(x / rowsum * target_sum)`` per cell, as scanpy's normalize_total + log1p."""
-    mat = sp.csr_matrix(linear, dtype=np.float32, copy=True)
+def log_normalise(linear, target_sum: float = TARGET_SUM, *, copy: bool = True) -> sp.csr_matrix:
+    """``log1p(x / rowsum * target_sum)`` per cell, as scanpy's normalize_total + log1p.
+
+    ``copy=False`` overwrites a float32 CSR ``linear`` in place (one matrix in memory
+    instead of two). Rows are transformed in blocks, so the float64 temporaries stay
+    small; each value is the same either way.
+    """
+    mat = sp.csr_matrix(linear, dtype=np.float32, copy=copy)
     sums = np.asarray(mat.sum(axis=1), dtype=np.float64).ravel()
     scale = np.divide(target_sum, sums, out=np.zeros_like(sums), where=sums > 0)
-    mat.data = np.log1p(mat.data * np.repeat(scale, np.diff(mat.indptr))).astype(np.float32)
+    if mat.nnz == 0:
+        return mat
+    step = max(1, _BLOCK // max(1, mat.nnz // mat.shape[0]))
+    for a in range(0, mat.shape[0], step):
+        b = min(a + step, mat.shape[0])
+        s, e = mat.indptr[a], mat.indptr[b]
+        row_scale = np.repeat(scale[a:b], np.diff(mat.indptr[a : b + 1]))
+        mat.data[s:e] = np.log1p(mat.data[s:e] * row_scale).astype(np.float32)
     return mat
 
 
@@ -237,6 +249,7 @@ def harmonise(
     strict_labels: bool = True,
     symbol_column: str | None = None,
     map_ensembl: bool = False,
+    keep_counts: bool = True,
 ) -> ad.AnnData:
     """Bring a parsed dataset to neurosig's schema (see the module docstring).
 
@@ -256,6 +269,12 @@ def harmonise(
     strict_labels
         Raise on author labels that map to no vocabulary term (manifest datasets);
         otherwise they become ``unknown`` and are listed in the report.
+    keep_counts
+        Keep raw counts in ``.layers["counts"]``. ``False`` (an atlas run that will not
+        write the matrix: no stage after harmonise reads counts) log-normalises them in
+        place, so one matrix is held instead of two; ``X`` is the same. The input's
+        matrix is overwritten (:func:`~neurosig.datasets.load_h5ad` owns the one it
+        passes). TPM and CPM layers are always kept (the Neftel states are scored on TPM).
     """
     if value_type not in VALUE_TYPES:
         raise InputDataError(f"Unknown value type {value_type!r}; choose one of {', '.join(VALUE_TYPES)}.")
@@ -322,20 +341,23 @@ def harmonise(
     for c in ("dataset", "patient", "sample", "cell_type_author", "lineage"):
         new_obs[c] = new_obs[c].astype("category")
 
-    mat = work.X
+    mat, var = work.X, work.var
     new_obs["n_genes"] = _positive_per_row(mat)
     new_obs["total_linear"] = np.asarray(mat.sum(axis=1)).ravel().astype(np.float64)
-    out = ad.AnnData(
-        X=log_normalise(mat) if linear is not None else sp.csr_matrix(mat, dtype=np.float32),
-        obs=new_obs,
-        var=work.var,
-    )
-    if vt.layer is not None:
+    in_place = not keep_counts and vt.layer == "counts" and linear is not None
+    if in_place:
+        x = log_normalise(mat, copy=False)  # the counts become X
+    else:
+        x = log_normalise(mat) if linear is not None else sp.csr_matrix(mat, dtype=np.float32)
+    out = ad.AnnData(X=x, obs=new_obs, var=var)
+    if vt.layer is not None and not in_place:
         out.layers[vt.layer] = sp.csr_matrix(mat, dtype=np.float32)
     empty = int((new_obs["total_linear"] == 0).sum())
     transform = (
         f"X = log1p(x / sum(x) * {TARGET_SUM:g}) per cell, x = linear values in layers['{vt.layer}']"
-        if linear is not None
+        if vt.layer is not None and not in_place
+        else f"X = log1p(x / sum(x) * {TARGET_SUM:g}) per cell of the counts (not kept: an atlas run)"
+        if in_place
         else "X = centred log values as published (not invertible)"
     )
     record = {
@@ -345,7 +367,7 @@ def harmonise(
         "value_type_description": vt.description,
         "transform": transform,
         "target_sum": TARGET_SUM,
-        "linear_layer": vt.layer,
+        "linear_layer": vt.layer if not in_place else None,
         "genes": gene_report,
         "cells": {
             "n_cells": int(out.n_obs),

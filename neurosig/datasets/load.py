@@ -184,6 +184,7 @@ def load_h5ad(
     dataset_id: str | None = None,
     symbol_column: str | None = None,
     map_ensembl: bool = False,
+    keep_counts: bool = True,
 ) -> ad.AnnData:
     """Load a user's own h5ad into the harmonised schema.
 
@@ -205,6 +206,9 @@ def load_h5ad(
         otherwise an error asking for it.
     layer
         Read this layer instead of ``X`` (default ``counts`` when present).
+    keep_counts
+        Keep the counts in ``.layers["counts"]``; ``False`` holds one matrix (``X``)
+        instead of two (an atlas run; see :func:`~neurosig.datasets.harmonise.harmonise`).
     """
     from .._provenance import file_hash
     from .parsers.h5ad import h5ad_layers
@@ -257,6 +261,7 @@ def load_h5ad(
         strict_labels=False,
         symbol_column=symbol_column,
         map_ensembl=map_ensembl,
+        keep_counts=keep_counts,
     )
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 from .. import _keys
 from .._atomic import atomic_path
 from .._provenance import package_versions, write_provenance
+from .._scale import ATLAS_CELLS, keep_matrix
 from .._version import __version__
 from ..claims import pool_evidence
 from ..pp import qc_table, summary_table
@@ -38,7 +39,7 @@ def run_provenance(adata: ad.AnnData) -> dict[str, Any]:
     }
 
 
-CELLS_MATRIX_MAX = 100_000
+CELLS_MATRIX_MAX = ATLAS_CELLS
 """Above this many cells ``cells.h5ad`` holds the results only, unless ``write_cells=True``."""
 
 
@@ -50,9 +51,7 @@ def cells_for_export(adata: ad.AnnData, write_cells: bool | None = None) -> ad.A
     layers: a second full copy of a million-cell matrix is minutes of compression and
     gigabytes of disk, and the input already holds it. ``True`` always writes the matrix.
     """
-    if write_cells is None:
-        write_cells = adata.n_obs <= CELLS_MATRIX_MAX
-    if write_cells:
+    if keep_matrix(adata.n_obs, write_cells):
         return adata
     return ad.AnnData(obs=adata.obs, var=adata.var, obsm=dict(adata.obsm), uns=adata.uns)
 

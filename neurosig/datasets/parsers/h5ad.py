@@ -24,6 +24,16 @@ def h5ad_layers(path: str | Path) -> list[str]:
         raise ParseError(f"{path}: not a readable h5ad file ({err}); it may be truncated.") from None
 
 
+def h5ad_n_obs(path: str | Path) -> int:
+    """The number of cells of an h5ad, read from its ``obs`` index without loading anything else."""
+    try:
+        with h5py.File(path, "r") as f:
+            obs = f["obs"]
+            return int(obs[obs.attrs.get("_index", "_index")].shape[0])
+    except (OSError, KeyError) as err:
+        raise ParseError(f"{path}: not a readable h5ad file ({err}); it may be truncated.") from None
+
+
 def read_h5ad_file(files: dict[str, Path], *, layer: str | None = None) -> ad.AnnData:
     """Read an h5ad; with ``layer``, that layer (e.g. ``counts``) becomes ``X``.
 
