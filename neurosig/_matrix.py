@@ -18,8 +18,8 @@ import h5py
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from tqdm.auto import tqdm
 
+from ._progress import progress as progress_bar
 from .errors import InputDataError
 
 try:  # anndata >= 0.11
@@ -63,6 +63,44 @@ class LazyH5ad:
         self.file.close()
 
 
+class RowSubset:
+    """Some cells of an AnnData, for the streamed engines, without copying the matrix.
+
+    ``adata[cells].copy()`` holds a second copy of the selected rows of ``X`` and every
+    layer. A :class:`RowSubset` holds the row numbers only: :func:`iter_chunks` reads
+    ``chunk_size`` selected rows at a time, the same chunks a copy would give (so the
+    same sums in the same order). Like a backed AnnData, results are returned rather
+    than stored on it (``isbacked``); ``uns`` is its own.
+    """
+
+    isbacked = True
+
+    def __init__(self, adata: ad.AnnData, cells: np.ndarray) -> None:
+        cells = np.asarray(cells)
+        self.parent = adata
+        self.rows = np.flatnonzero(cells) if cells.dtype == bool else np.sort(cells)
+        self.obs_names = pd.Index(adata.obs_names[self.rows])
+        self.var_names = pd.Index(adata.var_names)
+        self.n_obs, self.n_vars = len(self.rows), adata.n_vars
+        self.uns: dict = {}
+        self.obsm: dict = {}
+
+    @property
+    def X(self):  # noqa: N802 - AnnData's name
+        """The parent's matrix (all rows; :func:`iter_chunks` selects)."""
+        return self.parent.X
+
+    @property
+    def layers(self):
+        """The parent's layers (all rows; :func:`iter_chunks` selects)."""
+        return self.parent.layers
+
+    @property
+    def obs(self) -> pd.DataFrame:
+        """The selected cells' annotations."""
+        return self.parent.obs.iloc[self.rows]
+
+
 def _source(adata: ad.AnnData, layer: str | None):
     if layer is None:
         return adata.X
@@ -82,11 +120,22 @@ def _row_block(mat: sp.csr_matrix, a: int, b: int) -> sp.csr_matrix:
 def iter_chunks(
     adata: ad.AnnData, layer: str | None, chunk_size: int, progress: bool = False, desc: str = ""
 ) -> Iterator[tuple[int, int, sp.csr_matrix]]:
-    """Row blocks of X (or a layer) as CSR (values keep their dtype), from memory or disk."""
+    """Row blocks of X (or a layer) as CSR (values keep their dtype), from memory or disk.
+
+    For a :class:`RowSubset`, blocks of its selected rows (``a``, ``b`` count those rows).
+    """
     src = _source(adata, layer)
     n = adata.n_obs
+    if isinstance(adata, RowSubset):
+        for a in progress_bar(range(0, n, chunk_size), desc=desc, unit="chunk", disable=not progress):
+            b = min(a + chunk_size, n)
+            block = src[adata.rows[a:b]]
+            if hasattr(block, "to_memory"):
+                block = block.to_memory()
+            yield a, b, sp.csr_matrix(block)
+        return
     in_memory_csr = isinstance(src, sp.csr_matrix) and src.has_canonical_format
-    for a in tqdm(range(0, n, chunk_size), desc=desc, unit="chunk", disable=not progress):
+    for a in progress_bar(range(0, n, chunk_size), desc=desc, unit="chunk", disable=not progress):
         b = min(a + chunk_size, n)
         if in_memory_csr:
             yield a, b, _row_block(src, a, b)

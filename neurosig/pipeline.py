@@ -38,8 +38,10 @@ from . import _keys
 from ._atomic import atomic_path
 from ._outdir import own_folder
 from ._provenance import file_hash
+from ._scale import keep_matrix
 from .annotate import NEFTEL_STATES, needs_annotation
 from .datasets import default_dataset, fetch_dataset, get_manifest, load, load_h5ad
+from .datasets.parsers.h5ad import h5ad_n_obs
 from .errors import InputDataError, OfflineError
 from .export import write_run
 from .export.run import WORKFLOW_FILES
@@ -62,13 +64,16 @@ def harmonise(
     patient: str | None = None,
     symbol_column: str | None = None,
     map_ensembl: bool = False,
+    write_cells: bool | None = True,
 ) -> ad.AnnData:
     """Stage *harmonise*: a manifest dataset or a user h5ad in neurosig's schema.
 
     The source (dataset id, or path and sha256 of the h5ad) is recorded in
     ``.uns["neurosig"]["source"]``. ``name`` names a user h5ad's dataset (default: the
     file's stem); ``patient``, ``symbol_column`` and ``map_ensembl`` are those of
-    :func:`neurosig.datasets.load_h5ad`.
+    :func:`neurosig.datasets.load_h5ad`. ``write_cells`` (as :func:`run`'s; default ``True``:
+    keep everything) decides whether a user h5ad's counts layer is kept: ``None`` keeps it up
+    to 100,000 cells, and above (an atlas) holds one matrix instead of two (``neurosig._scale``).
     """
     if input is not None and dataset is not None:
         raise ValueError("Give either a dataset id or an input h5ad, not both.")
@@ -88,6 +93,7 @@ def harmonise(
             dataset_id=name or Path(input).stem,
             symbol_column=symbol_column,
             map_ensembl=map_ensembl,
+            keep_counts=keep_matrix(h5ad_n_obs(input), write_cells),
         )
         source: dict[str, Any] = {"input": str(input), "sha256": file_hash(input)}
     else:
@@ -151,6 +157,7 @@ def run(
     patient: str | None = None,
     symbol_column: str | None = None,
     map_ensembl: bool = False,
+    write_cells: bool | None = None,
 ) -> dict[str, Path]:
     """Run neurosig on one dataset and write its outputs to ``out``.
 
@@ -173,6 +180,9 @@ def run(
         Label shuffles of the communication test.
     progress
         Print each stage, its time and where the results are to standard error.
+    write_cells
+        Whether ``cells.h5ad`` holds the expression matrix (default: up to 100,000 cells;
+        above, every per-cell result without it; see :func:`neurosig.export.cells_for_export`).
 
     Returns
     -------
@@ -194,6 +204,7 @@ def run(
                 patient=patient,
                 symbol_column=symbol_column,
                 map_ensembl=map_ensembl,
+                write_cells=write_cells,
             )
         stages = stages_for(adata)
         say.total = len(stages) + 2
@@ -201,7 +212,7 @@ def run(
             with say(name):
                 STAGES[name](adata, seed=seed, n_perms=n_perms, progress=progress)
         with say("export"):
-            written = write_run(adata, out, started=start)
+            written = write_run(adata, out, started=start, write_cells=write_cells)
     if progress:
         hint = " (open report.html)" if "report.html" in written else ""
         print(f"neurosig: {len(written)} files in {Path(out).resolve()}{hint}", file=sys.stderr)

@@ -49,11 +49,7 @@ def resolve_datasets(entries: Sequence[str]) -> list[str]:
         if entry == "default":
             ids = [default_dataset(manifest)]
         elif entry == "available":
-            ids = [
-                i
-                for i, d in manifest.datasets.items()
-                if available_offline(d, needed_files(d))
-            ]
+            ids = [i for i, d in manifest.datasets.items() if available_offline(d, needed_files(d))]
             kept: list[str] = []
             for i in ids:
                 if not set(manifest.get(i).get("overlaps", [])) & set(kept + out):
@@ -85,6 +81,49 @@ def sample_datasets(datasets: Sequence[str]) -> list[str]:
         for d in datasets
         if d in manifest.datasets and manifest.get(d).get("modality", "single_cell") != "single_cell"
     ]
+
+
+def dataset_cells(dataset: str, inputs: dict[str, Any] | None = None) -> int:
+    """Cells of a dataset, to size its jobs: the manifest's ``n_cells``, or a user h5ad's obs.
+
+    A user h5ad is read for its cell index only (h5py; no matrix). 0 when unknown.
+    """
+    spec = (inputs or {}).get(dataset)
+    if spec is not None:
+        from .datasets.parsers.h5ad import h5ad_n_obs
+
+        path = Path(spec["path"])
+        return h5ad_n_obs(path) if path.exists() else 0
+    return int(get_manifest().get(dataset).get("n_cells") or 0)
+
+
+def stage_resources(n_cells: int, stage: str, config: dict[str, Any]) -> dict[str, int]:
+    """Memory (MB), run time (minutes) and threads of one rule for a dataset of ``n_cells``.
+
+    Each is the larger of the config's floor (``mem_mb``, ``runtime_min``; ``default``
+    for rules not named) and its cost per 1,000 cells times the cells
+    (``mem_mb_per_1000_cells``, ``runtime_min_per_1000_cells``), so a small dataset
+    asks for the floor and an atlas for what its size needs; ``threads`` from the
+    config (default 1). Keys the config lacks come from the bundled
+    ``workflows/config.yaml``. Snakemake multiplies memory and time by the attempt on retry.
+
+    Examples
+    --------
+    >>> conf = {"mem_mb": {"default": 4000}, "mem_mb_per_1000_cells": {"default": 20}}
+    >>> stage_resources(1_000_000, "score", conf)["mem_mb"], stage_resources(184, "score", conf)["mem_mb"]
+    (20000, 4000)
+    """
+    bundled: dict[str, Any] = {}
+
+    def pick(key: str, default: float) -> float:
+        if key not in config and not bundled:
+            bundled.update(load_config())
+        table = {"default": default, **((config[key] if key in config else bundled.get(key)) or {})}
+        return float(table.get(stage, table["default"]))
+
+    mem = max(pick("mem_mb", 4000), pick("mem_mb_per_1000_cells", 0) * n_cells / 1000)
+    runtime = max(pick("runtime_min", 60), pick("runtime_min_per_1000_cells", 0) * n_cells / 1000)
+    return {"mem_mb": int(round(mem)), "runtime": int(round(runtime)), "threads": int(pick("threads", 1))}
 
 
 def load_config(path: str | Path | None = None) -> dict[str, Any]:

@@ -105,3 +105,28 @@ def test_verdict_matrix_colours_each_cell_by_its_verdict():
     ]
     assert "-0.30\nn=50" in [t.get_text() for t in ax.texts]
     plt.close(ax.figure)
+
+
+def test_state_map_draws_a_seeded_subsample_and_counts_every_cell():
+    """Above max_points a seeded subsample is drawn, the title says so, the legend counts all."""
+    import anndata as ad
+    import numpy as np
+
+    from neurosig.pl import neftel_state_map
+
+    rng = np.random.default_rng(3)
+    n = 500
+    a = ad.AnnData(obs=pd.DataFrame({"neftel_state": rng.choice(["MES", "AC", "OPC", "NPC", "NA"], n)}))
+    a.obs.index = a.obs.index.astype(str)
+    a.obsm["neftel_state_map"] = rng.normal(size=(n, 2))
+    n_state = int((a.obs["neftel_state"] != "NA").sum())
+    every = neftel_state_map(a)
+    assert sum(len(c.get_offsets()) for c in every.collections) == n_state and every.get_title() == ""
+    sub = neftel_state_map(a, max_points=100, seed=1)
+    points = np.vstack([c.get_offsets() for c in sub.collections])
+    assert len(points) == 100 and "100 of " + str(n_state) in sub.get_title()
+    mes = int((a.obs["neftel_state"] == "MES").sum())
+    assert f"MES-like ({mes})" in [t.get_text() for t in sub.get_legend().get_texts()]
+    again = np.vstack([c.get_offsets() for c in neftel_state_map(a, max_points=100, seed=1).collections])
+    np.testing.assert_array_equal(points, again)
+    plt.close("all")

@@ -16,7 +16,13 @@ import yaml
 
 from neurosig.datasets import get_manifest
 from neurosig.errors import InputDataError, UnknownDatasetError
-from neurosig.workflow import load_config, resolve_datasets, snakemake_command
+from neurosig.workflow import (
+    dataset_cells,
+    load_config,
+    resolve_datasets,
+    snakemake_command,
+    stage_resources,
+)
 
 from .conftest import E2E_PERMS, REPO, needs_mirror
 
@@ -59,6 +65,29 @@ def test_slurm_profile_is_valid_in_a_dry_run(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Using profile" in result.stdout + result.stderr
     assert "runtime=120" in result.stdout  # the config's run time for communicate reaches the jobs
+
+
+def test_jobs_are_sized_by_the_dataset_cells(tmp_path):
+    """An atlas's jobs ask for memory and time from its cells (obs read, no matrix); the dry run
+    shows them; a small dataset keeps the config's floors."""
+    n = 400_000
+    atlas = tmp_path / "atlas.h5ad"
+    ad.AnnData(obs=pd.DataFrame(index=[f"c{i}" for i in range(n)])).write_h5ad(atlas)
+    inputs = {"atlas": {"path": str(atlas), "patient_key": "patient"}}
+    config = yaml.safe_load(_config(tmp_path, inputs=inputs).read_text())
+    assert dataset_cells("atlas", inputs) == n
+    want = stage_resources(n, "score", config)
+    per_cell = config["mem_mb_per_1000_cells"]
+    assert want["mem_mb"] == round(per_cell.get("score", per_cell["default"]) * n / 1000) > 4000
+    small = stage_resources(184, "score", config)
+    assert small["mem_mb"] == config["mem_mb"]["default"]
+    assert small["runtime"] == config["runtime_min"]["default"]
+    result = _workflow(tmp_path, "--config", str(tmp_path / "config.yaml"), "-n")
+    assert result.returncode == 0, result.stderr
+    jobs = result.stdout.split("\nrule ")
+    score = next(j for j in jobs if j.startswith("score:") and "dataset=atlas" in j)
+    assert f"mem_mb={want['mem_mb']}" in score and f"runtime={want['runtime']}" in score
+    assert f"threads: {want['threads']}" in score
 
 
 def test_dataset_keywords_and_overlaps():

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
+from .._matrix import RowSubset
 from .._provenance import to_plain
 from ..errors import InputDataError
 from ..score.engine import score
@@ -73,11 +74,10 @@ def score_modules(
     kwargs = dict(method=method, layer=layer, transform=transform, seed=seed, progress=progress)
     if cells is None or cells.all():
         return score(adata, ids, key_added=key_added, **kwargs)
-    sub = adata[cells].copy()
-    part = score(sub, ids, key_added=key_added, **kwargs)
+    part = score(RowSubset(adata, cells), ids, key_added=key_added, **kwargs)  # no copy of the cells
     frame = part.reindex(adata.obs_names)
     adata.obsm[key_added] = frame
-    record = dict(sub.uns[_keys.UNS][_keys.SCORES][key_added])
+    record = dict(part.attrs[_keys.UNS])
     record["cells"] = f"{int(cells.sum())} malignant cells of {adata.n_obs} (others NaN)"
     _keys.store(adata).setdefault(_keys.SCORES, {})[key_added] = record
     frame.attrs[_keys.UNS] = record

@@ -24,3 +24,4 @@ class Context:
     coverage: dict[str, str] = field(default_factory=dict)
     controls: dict[str, list[str]] = field(default_factory=dict)
     drawn: dict[str, list[str]] = field(default_factory=dict)
+    prescored: dict[str, tuple[np.ndarray, list[str], list[str]]] = field(default_factory=dict)

@@ -25,7 +25,7 @@ from .context import Context, NotTestable
 from .evidence import DATA_TYPES, EVIDENCE_COLUMNS, PER_PATIENT_COLUMNS
 from .levels import LEVELS
 from .registry import load_claims
-from .variables import circularity_guard, describe, genes_of
+from .variables import circularity_guard, describe, genes_of, prescore
 from .verdict import MIN_EFFECT, min_effect_of, verdict, with_verdict_note
 
 
@@ -142,6 +142,12 @@ def test_claims(
     # a claim is tested on the data types its level applies to (no row otherwise)
     items = [(k, v) for k, v in items if data_type in LEVELS[v["level"]].data_types]
     group = str(_keys.record(adata).get(_keys.COHORT_GROUP, "") or "")
+    # cell-level gene-set sides are scored in one batch (bulk levels read per-sample scores)
+    prescore(
+        ctx,
+        items,
+        {name for name, level in LEVELS.items() if level.variables and "single_cell" in level.data_types},
+    )
     for cid, c in items:
         base = _row(cid, c, dataset, data_type=data_type, cohort_group=group)
         try:

@@ -15,7 +15,7 @@ from ..datasets.genes import current_symbol
 from ..knowledge import library
 from ..knowledge.signatures import Signature
 from ..score.coverage import coverage
-from ..score.engine import score
+from ..score.engine import LinearBatch
 from .context import Context, NotTestable
 
 
@@ -92,13 +92,33 @@ def resolve_variable(ctx: Context, name: str, genes: dict[str, float], var: dict
     return cov.weights(Signature(id=name, weights=dict(genes)))
 
 
+def _excluded(a: ad.AnnData, exclude: set[str]) -> list[str]:
+    """The other side's genes present in the data (under their names or current symbols)."""
+    var_names = set(a.var_names)
+    return sorted({g for g in exclude if g in var_names} | {current_symbol(g) for g in exclude} & var_names)
+
+
+def _add(batch: LinearBatch, name: str, resolved: dict[str, float], excluded: list[str]) -> list[str]:
+    """Queue one variable's score in ``batch``; the control genes it drew."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        details = batch.add(name, resolved, exclude_from_controls=excluded)
+    return list(details.get("control_genes", []))
+
+
+def _batch(ctx: Context) -> LinearBatch:
+    return LinearBatch(ctx.adata, "score_genes", seed=ctx.seed)
+
+
 def cell_values(
     ctx: Context, name: str, genes: dict[str, float], var: dict, exclude: set[str] = frozenset()
 ) -> np.ndarray:
     """Per-cell values of a gene or gene-set variable (score_genes for sets).
 
     ``exclude`` are the other side's genes: they never serve as control genes of this
-    side's score (the circularity guard extends to the controls).
+    side's score (the circularity guard extends to the controls). A set that
+    :func:`prescore` scored ahead with the same exclusions is taken from its cache (the
+    same numbers); otherwise it is scored here.
     """
     a = ctx.adata
     resolved = resolve_variable(ctx, name, genes, var)
@@ -106,27 +126,59 @@ def cell_values(
         col = a[:, next(iter(resolved))].X
         return np.asarray(col.toarray() if hasattr(col, "toarray") else col).ravel().astype(float)
     if name not in ctx.scores:
-        var_names = set(a.var_names)
-        excluded = sorted(
-            {g for g in exclude if g in var_names} | {current_symbol(g) for g in exclude} & var_names
-        )
-        sig = Signature(id=name, weights=resolved)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            frame = score(
-                a,
-                [sig],
-                method="score_genes",
-                key_added=_keys.CLAIMS_TMP,
-                seed=ctx.seed,
-                exclude_from_controls=excluded,
-            )
-        del a.obsm[_keys.CLAIMS_TMP]
-        _keys.record(a).get(_keys.SCORES, {}).pop(_keys.CLAIMS_TMP, None)
-        ctx.scores[name] = frame[name].to_numpy(dtype=float)
-        ctx.controls[name] = excluded
-        ctx.drawn[name] = list(frame.attrs[_keys.UNS]["details"][name].get("control_genes", []))
+        excluded = _excluded(a, exclude)
+        ahead = ctx.prescored.pop(name, None)
+        if ahead is not None and ahead[1] == excluded:
+            values, _, drawn = ahead
+        else:
+            batch = _batch(ctx)
+            drawn = _add(batch, name, resolved, excluded)
+            values = batch.run()[name]
+        ctx.scores[name], ctx.controls[name], ctx.drawn[name] = values, excluded, drawn
     return ctx.scores[name]
+
+
+def prescore(ctx: Context, items: list[tuple[str, dict]], scored: set[str]) -> None:
+    """Score every gene-set side of the claims together: one gene-statistics pass, one product pass.
+
+    For each claim of a level in ``scored`` whose sides are gene sets, the sides are
+    queued as :func:`cell_values` would score them (x's controls exclude y's genes; y's
+    exclude x's genes and x's drawn controls), then the matrix is read once for all. The
+    results wait in ``ctx.prescored`` until a level asks for them, so the records
+    (coverage, controls) are written as the level meets each side, as before; a side the
+    data cannot test is left to the level, which raises the reason.
+    """
+    batch = _batch(ctx)
+    coverage = dict(ctx.coverage)
+    pending: dict[str, tuple[list[str], list[str]]] = {}
+    for cid, c in items:
+        if c.get("level") not in scored or c.get("testable", True) is False:
+            continue
+        try:
+            xg, yg, _ = circularity_guard(genes_of(c["x"]), genes_of(c["y"]))
+        except NotTestable:
+            continue
+        x_drawn = None
+        sides = (("x", xg, c["x"], other_side(yg)), ("y", yg, c["y"], other_side(xg)))
+        for side, genes, var, exclude in sides:
+            if genes is None or "gene" in var:
+                continue
+            name = f"{cid}:{side}"
+            if side == "y":
+                exclude = exclude | set(x_drawn or [])
+            try:
+                resolved = resolve_variable(ctx, name, genes, var)
+            except NotTestable:
+                continue
+            excluded = _excluded(ctx.adata, exclude)
+            drawn = _add(batch, name, resolved, excluded)
+            pending[name] = (excluded, drawn)
+            if side == "x":
+                x_drawn = drawn
+    ctx.coverage.clear()
+    ctx.coverage.update(coverage)
+    for name, values in batch.run().items():
+        ctx.prescored[name] = (values, *pending[name])
 
 
 def other_side(genes: dict | None) -> set[str]:

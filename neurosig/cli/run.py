@@ -25,7 +25,12 @@ from ._main import MANIFEST_OPTION, SOURCE_OPTIONS, _Group, _with, main
     "--n-perms", type=int, default=1000, show_default=True, help="Shuffles of the communication test."
 )
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
-def run_cmd(dataset, input_path, out, seed, n_perms, no_progress, **source):
+@click.option(
+    "--write-cells/--no-write-cells",
+    default=None,
+    help="cells.h5ad with the expression matrix, or results only (default: the matrix up to 100,000 cells).",
+)
+def run_cmd(dataset, input_path, out, seed, n_perms, no_progress, write_cells, **source):
     """The whole pipeline on one dataset: tables, patient scores, report.html (see docs/exports.md)."""
     try:
         written = run(
@@ -36,6 +41,7 @@ def run_cmd(dataset, input_path, out, seed, n_perms, no_progress, **source):
             n_perms=n_perms,
             progress=not no_progress,
             **source,
+            write_cells=write_cells,
         )
     except ValueError as err:
         if isinstance(err, NeurosigError):

@@ -45,9 +45,9 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from tqdm.auto import tqdm
 
 from .._matrix import LazyH5ad, check_scale, iter_chunks
+from .._progress import progress as progress_bar
 from .._stats import bh_qvalues
 from ..datasets.genes import fraction_ensembl, fraction_mouse_like
 from ..errors import InputDataError
@@ -515,7 +515,7 @@ def null(
             totals = np.asarray(xs.sum(axis=0, dtype=np.float64)).ravel()
             min_abs = _min_abs_per_column(xs)
             starts = range(0, n_perms, perm_chunk)
-            for start in tqdm(starts, desc="shuffles", unit="chunk", disable=not progress, leave=False):
+            for start in progress_bar(starts, desc="shuffles", unit="chunk", disable=not progress):
                 n = min(perm_chunk, n_perms - start)
                 labels = permuted_labels(data.codes, rng, n)
                 labels[labels == big] = -1

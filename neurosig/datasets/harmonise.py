@@ -80,22 +80,49 @@ def _data(mat) -> np.ndarray:
     return mat.data if sp.issparse(mat) else np.asarray(mat)
 
 
+_BLOCK = 1 << 24
+"""Values checked per block: the checks' temporaries stay at ~100 MB whatever the matrix."""
+
+
+def _blocks(data: np.ndarray):
+    flat = data.reshape(-1)
+    for a in range(0, flat.size, _BLOCK):
+        yield flat[a : a + _BLOCK]
+
+
+def _non_integer(data: np.ndarray) -> tuple[int, float | None]:
+    """How many values are not integers (beyond 1e-3), and the first of them."""
+    n, first = 0, None
+    for block in _blocks(data):
+        frac = np.abs(block - np.round(block)) > 1e-3
+        k = int(frac.sum())
+        if k and first is None:
+            first = float(block[frac][0])
+        n += k
+    return n, first
+
+
 def check_values(mat, value_type: str, source: str) -> None:
-    """Refuse values that cannot be of ``value_type`` (NaN, negatives, wrong scale)."""
+    """Refuse values that cannot be of ``value_type`` (NaN, negatives, wrong scale).
+
+    The values are read in blocks, so the checks hold no full-size temporary.
+    """
     vt = VALUE_TYPES[value_type]
     data = _data(mat)
     if data.size == 0:
         return
-    if not np.isfinite(data).all():
+    bad = sum(int((~np.isfinite(b)).sum()) for b in _blocks(data))
+    if bad:
         raise InputDataError(
-            f"{source}: {int((~np.isfinite(data)).sum())} NaN or infinite expression values. "
+            f"{source}: {bad} NaN or infinite expression values. "
             "Remove or impute them before loading (neurosig never guesses missing values)."
         )
     if value_type == "centred_log":
         return
-    if data.min() < 0:
+    vmin = float(data.min())
+    if vmin < 0:
         raise InputDataError(
-            f"{source}: negative values (min {data.min():.3g}) but the data is declared "
+            f"{source}: negative values (min {vmin:.3g}) but the data is declared "
             f"{vt.description}. Declare value_type 'centred_log' for centred data."
         )
     vmax = float(data.max())
@@ -105,19 +132,34 @@ def check_values(mat, value_type: str, source: str) -> None:
             "is linear-scale. Declare value_type 'counts', 'tpm' or 'cpm'."
         )
     if value_type == "counts":
-        frac = np.abs(data - np.round(data)) > 1e-3
-        if frac.any():
+        n, first = _non_integer(data)
+        if n:
             raise InputDataError(
-                f"{source}: declared raw counts but {int(frac.sum())} values are not integers "
-                f"(e.g. {data[frac][0]:.4g}); this is normalised data. Declare value_type "
+                f"{source}: declared raw counts but {n} values are not integers "
+                f"(e.g. {first:.4g}); this is normalised data. Declare value_type "
                 "'tpm', 'cpm' or 'log1p_cp10k' to match it."
             )
-    if not vt.is_log and vmax <= 20 and (np.abs(data - np.round(data)) > 1e-3).any():
+    if not vt.is_log and vmax <= 20 and _non_integer(data)[0]:
         raise InputDataError(
             f"{source}: declared {vt.description} but every value is <= {vmax:.3g} and "
             "non-integer: this looks log-transformed. Declare value_type 'log2_tpm10' or "
             "'log1p_cp10k'."
         )
+
+
+def _positive_per_row(mat) -> np.ndarray:
+    """Values > 0 per row (genes detected per cell), without a boolean copy of the matrix."""
+    if not sp.issparse(mat):
+        return np.asarray((mat > 0).sum(axis=1)).ravel().astype(np.int32)
+    mat = sp.csr_matrix(mat)
+    out = np.zeros(mat.shape[0], dtype=np.int64)
+    step = max(1, _BLOCK // max(1, mat.nnz // max(1, mat.shape[0])))
+    for a in range(0, mat.shape[0], step):
+        b = min(a + step, mat.shape[0])
+        s, e = mat.indptr[a], mat.indptr[b]
+        rows = np.repeat(np.arange(b - a), np.diff(mat.indptr[a : b + 1]))
+        out[a:b] = np.bincount(rows[mat.data[s:e] > 0], minlength=b - a)
+    return out.astype(np.int32)
 
 
 def to_linear(mat, value_type: str):
@@ -136,12 +178,24 @@ def to_linear(mat, value_type: str):
     return out
 
 
-def log_normalise(linear, target_sum: float = TARGET_SUM) -> sp.csr_matrix:
-    """``log1p(x / rowsum * target_sum)`` per cell, as scanpy's normalize_total + log1p."""
-    mat = sp.csr_matrix(linear, dtype=np.float32, copy=True)
+def log_normalise(linear, target_sum: float = TARGET_SUM, *, copy: bool = True) -> sp.csr_matrix:
+    """``log1p(x / rowsum * target_sum)`` per cell, as scanpy's normalize_total + log1p.
+
+    ``copy=False`` overwrites a float32 CSR ``linear`` in place (one matrix in memory
+    instead of two). Rows are transformed in blocks, so the float64 temporaries stay
+    small; each value is the same either way.
+    """
+    mat = sp.csr_matrix(linear, dtype=np.float32, copy=copy)
     sums = np.asarray(mat.sum(axis=1), dtype=np.float64).ravel()
     scale = np.divide(target_sum, sums, out=np.zeros_like(sums), where=sums > 0)
-    mat.data = np.log1p(mat.data * np.repeat(scale, np.diff(mat.indptr))).astype(np.float32)
+    if mat.nnz == 0:
+        return mat
+    step = max(1, _BLOCK // max(1, mat.nnz // mat.shape[0]))
+    for a in range(0, mat.shape[0], step):
+        b = min(a + step, mat.shape[0])
+        s, e = mat.indptr[a], mat.indptr[b]
+        row_scale = np.repeat(scale[a:b], np.diff(mat.indptr[a : b + 1]))
+        mat.data[s:e] = np.log1p(mat.data[s:e] * row_scale).astype(np.float32)
     return mat
 
 
@@ -243,6 +297,7 @@ def harmonise(
     strict_labels: bool = True,
     symbol_column: str | None = None,
     map_ensembl: bool = False,
+    keep_counts: bool = True,
 ) -> ad.AnnData:
     """Bring a parsed dataset to neurosig's schema (see the module docstring).
 
@@ -262,6 +317,12 @@ def harmonise(
     strict_labels
         Raise on author labels that map to no vocabulary term (manifest datasets);
         otherwise they become ``unknown`` and are listed in the report.
+    keep_counts
+        Keep raw counts in ``.layers["counts"]``. ``False`` (an atlas run that will not
+        write the matrix: no stage after harmonise reads counts) log-normalises them in
+        place, so one matrix is held instead of two; ``X`` is the same. The input's
+        matrix is overwritten (:func:`~neurosig.datasets.load_h5ad` owns the one it
+        passes). TPM and CPM layers are always kept (the Neftel states are scored on TPM).
     """
     if value_type not in VALUE_TYPES:
         raise InputDataError(f"Unknown value type {value_type!r}; choose one of {', '.join(VALUE_TYPES)}.")
@@ -349,20 +410,23 @@ def harmonise(
     for c in ("dataset", "patient", "sample", "region", "cell_type_author", "lineage", "state_author"):
         new_obs[c] = new_obs[c].astype("category")
 
-    mat = work.X
-    new_obs["n_genes"] = np.asarray((mat > 0).sum(axis=1)).ravel().astype(np.int32)
+    mat, var = work.X, work.var
+    new_obs["n_genes"] = _positive_per_row(mat)
     new_obs["total_linear"] = np.asarray(mat.sum(axis=1)).ravel().astype(np.float64)
-    out = ad.AnnData(
-        X=log_normalise(mat) if linear is not None else sp.csr_matrix(mat, dtype=np.float32),
-        obs=new_obs,
-        var=work.var,
-    )
-    if vt.layer is not None:
+    in_place = not keep_counts and vt.layer == "counts" and linear is not None
+    if in_place:
+        x = log_normalise(mat, copy=False)  # the counts become X
+    else:
+        x = log_normalise(mat) if linear is not None else sp.csr_matrix(mat, dtype=np.float32)
+    out = ad.AnnData(X=x, obs=new_obs, var=var)
+    if vt.layer is not None and not in_place:
         out.layers[vt.layer] = sp.csr_matrix(mat, dtype=np.float32)
     empty = int((new_obs["total_linear"] == 0).sum())
     transform = (
         f"X = log1p(x / sum(x) * {TARGET_SUM:g}) per cell, x = linear values in layers['{vt.layer}']"
-        if linear is not None
+        if vt.layer is not None and not in_place
+        else f"X = log1p(x / sum(x) * {TARGET_SUM:g}) per cell of the counts (not kept: an atlas run)"
+        if in_place
         else "X = centred log values as published (not invertible)"
     )
     record = {
@@ -372,7 +436,7 @@ def harmonise(
         "value_type_description": vt.description,
         "transform": transform,
         "target_sum": TARGET_SUM,
-        "linear_layer": vt.layer,
+        "linear_layer": vt.layer if not in_place else None,
         "genes": gene_report,
         "cells": {
             "n_cells": int(out.n_obs),

@@ -25,6 +25,7 @@ from .fetch import available_offline, fetch_file, verified_sha256
 from .harmonise import harmonise
 from .manifest import Manifest, get_manifest
 from .parsers import run_parser
+from .parsers.h5ad import h5ad_layers, h5ad_raw_has_more_genes
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +220,7 @@ def load_h5ad(
     symbol_column: str | None = None,
     map_ensembl: bool = False,
     patient: str | None = None,
+    keep_counts: bool = True,
 ) -> ad.AnnData:
     """Load a user's own h5ad into the harmonised schema.
 
@@ -254,6 +256,9 @@ def load_h5ad(
     patient
         The patient of every cell, for a single-sample file without a patient column
         (instead of ``patient_key``).
+    keep_counts
+        Keep the counts in ``.layers["counts"]``; ``False`` holds one matrix (``X``)
+        instead of two (an atlas run; see :func:`~neurosig.datasets.harmonise.harmonise`).
     """
     path = Path(path)
     if (patient_key is None) == (patient is None):
@@ -261,22 +266,29 @@ def load_h5ad(
             f"{path}: name the patient either by an .obs column (patient_key, --patient-key) or, "
             "for a single-sample file, by a name (patient, --patient), one of the two."
         )
-    adata = run_parser("h5ad", {"h5ad": path})
     notices: list[str] = []
-    raw, matrix = adata.raw, "X"
-    if layer is None and raw is not None and raw.n_vars > adata.n_vars:
-        matrix = "raw"
+    matrix = "X"
+    # .raw when it holds more genes than X (an HVG subset); else the counts layer, else X.
+    # Only the matrix used is read (not X and every layer).
+    if layer is None and h5ad_raw_has_more_genes(path):
+        adata = run_parser("h5ad", {"h5ad": path})
+        raw, matrix = adata.raw, "raw"
         notices.append(
             f"read .raw ({raw.n_vars:,} genes) instead of X ({adata.n_vars:,} genes, a subset): "
             "signatures need every gene measured; value_type describes .raw"
         )
         adata = ad.AnnData(X=raw.X, obs=adata.obs, var=raw.var)
-    elif layer is None and "counts" in adata.layers:
-        layer = "counts"
-    if layer is not None:
-        if layer not in adata.layers:
-            raise InputDataError(f"{path}: no layer {layer!r}; layers are {list(adata.layers)}.")
-        adata = ad.AnnData(X=adata.layers[layer], obs=adata.obs, var=adata.var)
+    else:
+        layers = h5ad_layers(path)
+        if layer is None and "counts" in layers:
+            layer = "counts"
+        if layer is not None:
+            if layer not in layers:
+                raise InputDataError(f"{path}: no layer {layer!r}; layers are {layers}.")
+            adata = run_parser("h5ad", {"h5ad": path}, {"layer": layer})
+            adata = ad.AnnData(X=adata.X, obs=adata.obs, var=adata.var)
+        else:
+            adata = run_parser("h5ad", {"h5ad": path})
     if value_type is None:
         data = adata.X.data if sp.issparse(adata.X) else np.asarray(adata.X)
         if layer == "counts" or (data.size and np.isfinite(data).all() and (data == np.round(data)).all()):
@@ -327,6 +339,7 @@ def load_h5ad(
         strict_labels=False,
         symbol_column=symbol_column,
         map_ensembl=map_ensembl,
+        keep_counts=keep_counts,
     )
     record = out.uns["neurosig"]
     unmapped = list(record["cells"].get("unmapped_labels", []))

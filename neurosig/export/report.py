@@ -40,6 +40,7 @@ from ..pl import (
     verdict_matrix,
 )
 from ..pl._style import export_style
+from ..pl.states import MAX_POINTS as STATE_MAP_POINTS
 from ..pp import summary_table
 from ..tl import signature_correlations
 
@@ -199,7 +200,13 @@ def _states(adata: ad.AnnData) -> str:
     if counts.empty:
         raise InputDataError("no malignant cell has a Neftel state")
     table = pd.crosstab(adata.obs.loc[counts.index, "patient"].astype(str), counts, normalize="index")
-    return _figure(ax.figure, "Neftel state map", "Malignant cells (Neftel et al. 2019, Fig. 3).") + _table(
+    caption = "Malignant cells (Neftel et al. 2019, Fig. 3)."
+    if len(counts) > STATE_MAP_POINTS:
+        caption += (
+            f" A seeded subsample of {STATE_MAP_POINTS:,} of the {len(counts):,} cells is drawn;"
+            " the legend and the table count every cell."
+        )
+    return _figure(ax.figure, "Neftel state map", caption) + _table(
         table.reset_index().rename(columns={"row_0": "patient"})
     )
 

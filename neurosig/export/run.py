@@ -14,6 +14,7 @@ from .. import _keys
 from .._atomic import atomic_path
 from .._outdir import own_folder
 from .._provenance import package_versions, write_provenance
+from .._scale import ATLAS_CELLS, keep_matrix
 from .._version import __version__
 from ..claims import pool_evidence
 from ..pp import qc_table, summary_table
@@ -40,12 +41,32 @@ def run_provenance(adata: ad.AnnData) -> dict[str, Any]:
     }
 
 
-def write_tables(adata: ad.AnnData, out: Path) -> dict[str, Path]:
-    """cells.h5ad, summary.csv, qc.csv, scores_by_patient.csv, the communication and claims files."""
+CELLS_MATRIX_MAX = ATLAS_CELLS
+"""Above this many cells ``cells.h5ad`` holds the results only, unless ``write_cells=True``."""
+
+
+def cells_for_export(adata: ad.AnnData, write_cells: bool | None = None) -> ad.AnnData:
+    """What ``cells.h5ad`` holds: everything, or every per-cell result without the matrix.
+
+    ``write_cells=None`` keeps the matrix up to :data:`CELLS_MATRIX_MAX` cells; above it
+    (an atlas) the file holds ``.obs``, ``.var``, ``.obsm`` and ``.uns`` but no ``X`` or
+    layers: a second full copy of a million-cell matrix is minutes of compression and
+    gigabytes of disk, and the input already holds it. ``True`` always writes the matrix.
+    """
+    if keep_matrix(adata.n_obs, write_cells):
+        return adata
+    return ad.AnnData(obs=adata.obs, var=adata.var, obsm=dict(adata.obsm), uns=adata.uns)
+
+
+def write_tables(adata: ad.AnnData, out: Path, write_cells: bool | None = None) -> dict[str, Path]:
+    """cells.h5ad, summary.csv, qc.csv, scores_by_patient.csv, the communication and claims files.
+
+    ``write_cells``: see :func:`cells_for_export`.
+    """
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
     with atomic_path(out / "cells.h5ad") as tmp:
-        adata.write_h5ad(tmp, compression="gzip")
+        cells_for_export(adata, write_cells).write_h5ad(tmp, compression="gzip")
     paths["cells.h5ad"] = out / "cells.h5ad"
     tables = [("summary.csv", summary_table(adata)), ("qc.csv", qc_table(adata))]
     if _keys.SCORE_GENES in adata.obsm:
@@ -61,7 +82,9 @@ def write_tables(adata: ad.AnnData, out: Path) -> dict[str, Path]:
     return paths
 
 
-def write_run(adata: ad.AnnData, out: str | Path, *, started: float | None = None) -> dict[str, Path]:
+def write_run(
+    adata: ad.AnnData, out: str | Path, *, started: float | None = None, write_cells: bool | None = None
+) -> dict[str, Path]:
     """Write every output of a run to ``out`` (see docs/exports.md) and ``provenance.json`` last.
 
     ``provenance.json`` lists every other file with its sha256, so a folder whose
@@ -69,21 +92,24 @@ def write_run(adata: ad.AnnData, out: str | Path, *, started: float | None = Non
     a folder holding files neurosig did not write is refused, an earlier run's files are
     removed first (its ``provenance.json`` before anything else), and a lock keeps a
     second run out while this one writes. ``started`` (a ``time.perf_counter()`` value) records
-    the run's seconds in it.
+    the run's seconds in it. ``write_cells``: whether ``cells.h5ad`` holds the matrix
+    (default: up to :data:`CELLS_MATRIX_MAX` cells; see :func:`cells_for_export`).
     """
     out = Path(out)
     with own_folder(out, keep=WORKFLOW_FILES):
         if _keys.record(adata).get("modality") in ("bulk", "multi_region"):
             return write_sample_run(adata, out, started=started)
-        return _write_run(adata, out, started)
+        return _write_run(adata, out, started, write_cells)
 
 
 #: What the workflow keeps in a dataset's run folder beside the run's outputs.
 WORKFLOW_FILES = ("fetch.json", "stages/*")
 
 
-def _write_run(adata: ad.AnnData, out: Path, started: float | None) -> dict[str, Path]:
-    paths = write_tables(adata, out)
+def _write_run(
+    adata: ad.AnnData, out: Path, started: float | None, write_cells: bool | None
+) -> dict[str, Path]:
+    paths = write_tables(adata, out, write_cells)
     record = run_provenance(adata)
     scores = None
     if _keys.SCORE_GENES in adata.obsm:

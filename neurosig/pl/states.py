@@ -11,7 +11,11 @@ from ..errors import InputDataError
 STATE_COLOURS = {"MES": "#d62728", "AC": "#2ca02c", "OPC": "#1f77b4", "NPC": "#9467bd"}
 
 
-def neftel_state_map(adata: ad.AnnData, *, ax=None):
+MAX_POINTS = 20_000
+"""Cells drawn at most; above it a seeded subsample is drawn (and the figure says so)."""
+
+
+def neftel_state_map(adata: ad.AnnData, *, ax=None, max_points: int | None = MAX_POINTS, seed: int = 0):
     """Scatter of ``.obsm["neftel_state_map"]`` coloured by ``.obs["neftel_state"]``.
 
     Quadrants as in Neftel et al. 2019 (Fig. 3): OPC-like top left, NPC-like top right,
@@ -23,6 +27,12 @@ def neftel_state_map(adata: ad.AnnData, *, ax=None):
         Cells with Neftel states (:func:`neurosig.tl.neftel_states`).
     ax
         Axes to draw into (default: a new figure).
+    max_points
+        Most cells drawn: with more cells with a state, a seeded uniform subsample of
+        ``max_points`` is drawn (the legend still counts every cell and the title says how
+        many are shown). ``None`` draws every cell.
+    seed
+        Seed of the subsample.
     """
     import matplotlib.pyplot as plt
 
@@ -32,9 +42,20 @@ def neftel_state_map(adata: ad.AnnData, *, ax=None):
     state = adata.obs["neftel_state"].astype(str).to_numpy()
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 4.5))
+    with_state = np.isin(state, list(STATE_COLOURS))
+    shown = with_state.copy()
+    if max_points is not None and with_state.sum() > max_points:
+        keep = np.random.default_rng(seed).choice(np.flatnonzero(with_state), max_points, replace=False)
+        shown[:] = False
+        shown[keep] = True
+        ax.set_title(
+            f"seeded subsample (seed {seed}): {max_points:,} of {with_state.sum():,} cells drawn",
+            fontsize=8,
+        )
     for s, colour in STATE_COLOURS.items():
         hit = state == s
-        ax.scatter(coords[hit, 0], coords[hit, 1], s=6, c=colour, label=f"{s}-like ({hit.sum()})")
+        drawn = hit & shown
+        ax.scatter(coords[drawn, 0], coords[drawn, 1], s=6, c=colour, label=f"{s}-like ({hit.sum()})")
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
     lim = np.nanmax(np.abs(coords)) * 1.1 if np.isfinite(coords).any() else 1

@@ -30,9 +30,9 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import yaml
-from tqdm.auto import tqdm
 
 from .. import _keys
+from .._progress import progress as progress_bar
 from .._provenance import package_versions
 from .._resources import signatures_dir
 from .._version import __version__
@@ -212,7 +212,7 @@ def simulate(params: SimParams, path: str | Path, *, progress: bool = True) -> P
     var = pd.DataFrame({f"sim_dispersion_{c}": phi[i] for i, c in enumerate(columns)}, index=genes)
     starts = range(0, len(obs), params.chunk_size)
     with StreamingH5ad(path, out_obs, var, layers=layers) as writer:
-        for k, a in enumerate(tqdm(starts, desc="simulating", unit="chunk", disable=not progress)):
+        for k, a in enumerate(progress_bar(starts, desc="simulating", unit="chunk", disable=not progress)):
             b = min(a + params.chunk_size, len(obs))
             block = obs.iloc[a:b]
             mu = np.empty((b - a, len(genes)), dtype=np.float32)

@@ -150,3 +150,21 @@ def test_states_are_scored_over_malignant_cells_only():
     np.testing.assert_allclose(mods[mal].to_numpy(), ref.to_numpy(), rtol=1e-10, atol=1e-12)
     assert "malignant cells of" in a.uns["neurosig"]["neftel_states"]["cells"]
     assert set(a.obs.loc[~mal, "neftel_state"].astype(str)) == {"NA"}
+
+
+def test_malignant_modules_scored_without_a_copy_equal_the_copy():
+    """score_modules(cells=mask) streams the malignant rows (RowSubset): the numbers of
+    scoring ``adata[mask].copy()``, to the last digit, with the tirosh method and a TPM layer."""
+    from neurosig.annotate.glioma_states import score_modules
+    from neurosig.sim import SimParams, simulate_adata
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = simulate_adata(SimParams(n_patients=4, n_cells=1500, n_genes=3000, seed=5))
+        mal = (a.obs["cell_type"] == "malignant").to_numpy()
+        assert 0 < mal.sum() < a.n_obs
+        got = score_modules(a, cells=mal, seed=0, method="tirosh").loc[mal]
+        sub = a[mal].copy()
+        ref = score_modules(sub, seed=0, method="tirosh")
+    pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    assert a.uns["neurosig"]["scores"]["neftel_modules"]["cells"].startswith(f"{mal.sum()} malignant")

@@ -138,3 +138,54 @@ def test_patient_written_as_missing_text_is_refused(missing):
     x = [[1, 2, 3], [4, 5, 6]]
     with pytest.raises(InputDataError, match=r"1 cells have no patient id \(written as"):
         harmonise(toy(x, donors=("P1", missing)), dataset_id="t", value_type="counts", schema=SCHEMA)
+
+
+def test_checks_in_blocks_give_the_whole_matrix_answers(monkeypatch):
+    """Values checked in small blocks: the same counts and first offender as a whole-array check,
+    and genes per cell as (X > 0).sum(1)."""
+    import importlib
+
+    mod = importlib.import_module("neurosig.datasets.harmonise")
+    monkeypatch.setattr(mod, "_BLOCK", 3)
+    rng = np.random.default_rng(1)
+    counts = sp.random(40, 3, density=0.6, format="csr", random_state=2, dtype=np.float32)
+    counts.data = np.round(counts.data * 9 + 1)
+    counts.data[[7, 20, 33]] = [2.5, np.nan, np.inf]
+    with pytest.raises(InputDataError, match="2 NaN or infinite"):
+        mod.check_values(counts, "counts", "t")
+    counts.data[[20, 33]] = [4.25, 3.0]
+    with pytest.raises(InputDataError, match=r"2 values are not integers \(e.g. 2.5\)"):
+        mod.check_values(counts, "counts", "t")
+    counts.data[[7, 20]] = 0.0  # explicit zeros are stored but not detected
+    obs = pd.DataFrame({"donor": rng.choice(["P1", "P2"], 40), "label": "Malignant"})
+    obs.index = [f"c{i}" for i in range(40)]
+    a = ad.AnnData(X=counts, obs=obs, var=pd.DataFrame(index=["GFAP", "SOX2", "CD74"]))
+    out = harmonise(a, dataset_id="t", value_type="counts", schema=SCHEMA)
+    np.testing.assert_array_equal(out.obs["n_genes"], np.asarray((counts > 0).sum(axis=1)).ravel())
+
+
+def test_counts_normalised_in_place_give_the_same_x(monkeypatch):
+    """keep_counts=False (an atlas run) log-normalises the counts in place, in row blocks:
+    X equal to the copy path's to the last digit, and no counts layer."""
+    import importlib
+
+    mod = importlib.import_module("neurosig.datasets.harmonise")
+    monkeypatch.setattr(mod, "_BLOCK", 7)  # many blocks
+    counts = sp.random(40, 3, density=0.7, format="csr", random_state=5, dtype=np.float32)
+    counts.data = np.round(counts.data * 30 + 1)
+    obs = pd.DataFrame({"donor": ["P1", "P2"] * 20, "label": "Malignant"}, index=[f"c{i}" for i in range(40)])
+    var = pd.DataFrame(index=["GFAP", "SOX2", "CD74"])
+    kept = harmonise(
+        ad.AnnData(X=counts.copy(), obs=obs, var=var), dataset_id="t", value_type="counts", schema=SCHEMA
+    )
+    dropped = harmonise(
+        ad.AnnData(X=counts.copy(), obs=obs, var=var),
+        dataset_id="t",
+        value_type="counts",
+        schema=SCHEMA,
+        keep_counts=False,
+    )
+    np.testing.assert_array_equal(kept.X.toarray(), dropped.X.toarray())
+    assert "counts" in kept.layers and not dropped.layers
+    assert not dropped.uns["neurosig"]["linear_layer"] and "not kept" in dropped.uns["neurosig"]["transform"]
+    assert kept.obs.equals(dropped.obs)

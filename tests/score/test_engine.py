@@ -150,3 +150,24 @@ def test_random_state_is_a_deprecated_alias_of_seed(tirosh):
     assert a.uns["neurosig"]["scores"]["neurosig_score_genes"]["random_state"] == 3
     with pytest.raises(TypeError, match="both 'seed' and its deprecated alias"):
         score(a, ["MHC_I_machinery"], seed=3, random_state=3)
+
+
+def test_linear_batch_equals_one_score_call_per_column(tirosh):
+    """LinearBatch: each column, with its own control exclusions, is score() to the last digit
+    (and scanpy's score_genes where nothing is excluded), in one pass for all columns."""
+    from neurosig.score.engine import LinearBatch
+
+    sets = {sid: dict.fromkeys(g for g in library()[sid].genes if g in tirosh.var_names) for sid in IDS[:4]}
+    excl = {"APM18_Wang2019": [], "MHC_I_machinery": ["GRIA2", "CD274"], "Neftel2019_MES1": ["HLA-A"]}
+    batch = LinearBatch(tirosh, seed=0)
+    for sid in IDS[:3]:
+        batch.add(sid, {g: 1.0 for g in sets[sid]}, exclude_from_controls=excl[sid])
+    got = batch.run()
+    for sid in IDS[:3]:
+        one = score(tirosh.copy(), [sid], seed=0, min_coverage=0.1, exclude_from_controls=excl[sid])
+        np.testing.assert_array_equal(got[sid], one[sid].to_numpy())
+    ref = tirosh.copy()
+    sc.tl.score_genes(ref, list(sets["APM18_Wang2019"]), random_state=0, score_name="s")
+    np.testing.assert_allclose(got["APM18_Wang2019"], ref.obs["s"], atol=1e-6)
+    with pytest.raises(InputDataError, match="linear methods"):
+        LinearBatch(tirosh, "aucell")

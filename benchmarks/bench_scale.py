@@ -1,0 +1,135 @@
+"""``neurosig run`` end to end on a simulated atlas: each stage's seconds and peak memory.
+
+Simulates a 10x-like atlas (``neurosig simulate --technology tenx``; the simulator
+streams, so simulating a million cells stays near 1 GB) unless ``--h5ad`` names one
+already written, then runs
+
+    neurosig run --input ATLAS --patient-key patient --label-key cell_type --out OUT
+
+in a child process. The parent reads the child's stage lines (``[i/n] stage ...``) as
+they come and samples the child's resident memory every 0.2 s, so each stage gets its
+wall seconds and the peak RSS seen while it ran. The machine's load average before and
+after is recorded (timings on a shared machine are noisy). Writes
+``benchmarks/results/scale_<cells>.json`` and prints a Markdown table.
+
+Usage::
+
+    NEUROSIG_MIRRORS=../shared/data python benchmarks/bench_scale.py --n-cells 200000
+    python benchmarks/bench_scale.py --n-cells 1000000 --n-patients 100 --keep /tmp/atlas_1m.h5ad
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+STAGE = re.compile(r"^\[(\d+)/(\d+)\] (\w+) (\.\.\.|done in)")
+
+
+def _rss(proc: psutil.Process) -> int:
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+        return sum(p.memory_info().rss for p in procs if p.is_running())
+    except psutil.Error:
+        return 0
+
+
+def run_measured(cmd: list[str], env: dict[str, str]) -> dict:
+    """Run ``cmd``; each stage's seconds and peak RSS (MB), the whole run's too."""
+    start = time.perf_counter()
+    child = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    proc = psutil.Process(child.pid)
+    state = {"stage": "start-up", "peak": {}, "overall": 0}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            rss = _rss(proc)
+            stage = state["stage"]
+            state["peak"][stage] = max(state["peak"].get(stage, 0), rss)
+            state["overall"] = max(state["overall"], rss)
+            stop.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stages: dict[str, dict] = {}
+    tail: list[str] = []
+    began: dict[str, float] = {}
+    for line in child.stderr:
+        tail = (tail + [line])[-40:]
+        m = STAGE.match(line)
+        if not m:
+            continue
+        name, what = m.group(3), m.group(4)
+        if what == "...":
+            state["stage"] = name
+            began[name] = time.perf_counter()
+        else:
+            stages[name] = {"seconds": round(time.perf_counter() - began[name], 1)}
+    rc = child.wait()
+    wall = time.perf_counter() - start
+    stop.set()
+    sampler.join()
+    if rc != 0:
+        sys.exit("".join(tail))
+    for name, rec in stages.items():
+        rec["peak_rss_mb"] = round(state["peak"].get(name, 0) / 2**20)
+    return {"stages": stages, "wall_seconds": round(wall, 1), "peak_rss_mb": round(state["overall"] / 2**20)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-cells", type=int, default=200_000)
+    parser.add_argument("--n-patients", type=int, default=24)
+    parser.add_argument("--h5ad", help="an atlas already simulated (skips simulation)")
+    parser.add_argument("--keep", help="write the simulated atlas here and keep it")
+    parser.add_argument("--n-perms", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more `neurosig run` options")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="neurosig_scale_"))
+    env = dict(os.environ)
+    neurosig = [sys.executable, "-m", "neurosig"]
+    record: dict = {"benchmark": "scale", "params": vars(args), "load_before": os.getloadavg()}
+    atlas = Path(args.h5ad) if args.h5ad else Path(args.keep or work / "atlas.h5ad")
+    if not args.h5ad:
+        t0 = time.perf_counter()
+        subprocess.run(
+            [*neurosig, "simulate", "--out", str(atlas), "--n-cells", str(args.n_cells), "--n-patients",
+             str(args.n_patients), "--technology", "tenx", "--seed", str(args.seed), "--no-progress"],
+            check=True, env=env,
+        )  # fmt: skip
+        record["simulate_seconds"] = round(time.perf_counter() - t0, 1)
+    record["atlas_gb"] = round(atlas.stat().st_size / 1e9, 2)
+    cmd = [
+        *neurosig, "run", "--input", str(atlas), "--patient-key", "patient", "--label-key", "cell_type",
+        "--out", str(work / "run"), "--seed", str(args.seed), "--n-perms", str(args.n_perms), *args.extra,
+    ]  # fmt: skip
+    record["run"] = run_measured(cmd, env)
+    record["load_after"] = os.getloadavg()
+    record["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform()}
+    out = Path(args.out or Path(__file__).parent / "results" / f"scale_{args.n_cells}.json")
+    out.write_text(json.dumps(record, indent=1) + "\n")
+    print("| stage | seconds | peak RSS (MB) |\n|---|---|---|")
+    for name, rec in record["run"]["stages"].items():
+        print(f"| {name} | {rec['seconds']} | {rec['peak_rss_mb']} |")
+    print(f"| whole run | {record['run']['wall_seconds']} | {record['run']['peak_rss_mb']} |")
+    if not args.keep and not args.h5ad:
+        atlas.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Where a dataset counts as an atlas, for the choices a run makes to stay within memory.
+
+Above :data:`ATLAS_CELLS` cells, ``neurosig run`` holds one copy of the expression
+matrix (the log-normalised ``X``; a counts layer, which no stage after harmonise reads,
+is not kept) and writes ``cells.h5ad`` with every result but without the matrix, unless
+asked (``--write-cells``). Below it, everything is kept and written, as always.
+"""
+
+from __future__ import annotations
+
+ATLAS_CELLS = 100_000
+"""Cells above which a run keeps and writes one copy of the matrix only (docs/scale.md)."""
+
+
+def keep_matrix(n_cells: int, write_cells: bool | None) -> bool:
+    """Whether a run keeps the counts layer and writes the matrix to ``cells.h5ad``.
+
+    ``write_cells`` decides when given; otherwise datasets up to :data:`ATLAS_CELLS` keep it.
+
+    Examples
+    --------
+    >>> keep_matrix(184, None), keep_matrix(200_000, None), keep_matrix(200_000, True)
+    (True, False, True)
+    """
+    return bool(write_cells) if write_cells is not None else n_cells <= ATLAS_CELLS
