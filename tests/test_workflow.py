@@ -20,6 +20,7 @@ from neurosig.workflow import (
     dataset_cells,
     load_config,
     resolve_datasets,
+    sample_datasets,
     snakemake_command,
     stage_resources,
 )
@@ -54,7 +55,14 @@ def test_dry_run_plans_every_stage_of_every_mirrored_dataset(tmp_path):
     for dataset in ("tirosh2016_oligodendroglioma", "neftel2019_mgh136", "darmanis2015_brain"):
         assert f"results/{dataset}/provenance.json" in plan and f"results/{dataset}/fetch.json" in plan
     counts = {line.split()[0]: line.split()[1] for line in plan.splitlines() if len(line.split()) == 2}
-    assert all(counts.get(stage) == "3" for stage in STAGES), counts
+    # the mirrored bulk and multi-region cohorts (overlapping ones left out) skip annotate,
+    # communicate and the single-cell export
+    samples = sample_datasets(resolve_datasets(["available"]))
+    assert len(samples) >= 16 and "gliovis_pola" not in samples and "hilz_gliomaatlas3d" in samples
+    for stage in STAGES:
+        expected = 3 if stage in ("annotate", "communicate", "export") else 3 + len(samples)
+        assert counts.get(stage) == str(expected), (stage, counts)
+    assert counts.get("export_samples") == str(len(samples))
     assert counts.get("pool") == "1"
     assert "benchmarks/" in plan and "logs/" in plan and "mem_mb=8000" in plan  # communicate's memory
 

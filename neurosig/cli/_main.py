@@ -13,6 +13,7 @@ import click
 from .. import _keys
 from .._version import __version__
 from ..datasets import get_manifest, load
+from ..datasets.bulk import BULK_TRANSFORMS
 from ..datasets.harmonise import VALUE_TYPES, check_values
 from ..datasets.manifest import add_user_manifests
 from ..errors import InputDataError, NeurosigError
@@ -149,6 +150,15 @@ def _read_input(input_: str):
 def check_harmonised(adata: ad.AnnData, source: str) -> None:
     """Refuse an AnnData that is not in neurosig's schema, or whose ``X`` left its scale."""
     rec = _keys.record(adata)
+    if rec.get(_keys.MODALITY) in ("bulk", "multi_region"):
+        # tumour samples: X is log2 expression on the scale the bulk loader recorded
+        if rec.get(_keys.VALUE_TYPE) not in BULK_TRANSFORMS or "patient" not in adata.obs:
+            raise InputDataError(
+                f"{source} says it holds {rec[_keys.MODALITY]} samples but has no record of its value "
+                f"scale (one of {', '.join(BULK_TRANSFORMS)}) or no .obs ['patient']: load bulk "
+                "cohorts with `neurosig stage harmonise --dataset ID` (see docs/datasets.md)."
+            )
+        return
     missing = [c for c in ("patient", "cell_type") if c not in adata.obs]
     if rec.get("value_type") not in VALUE_TYPES or missing:
         raise InputDataError(

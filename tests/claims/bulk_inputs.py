@@ -197,7 +197,12 @@ def simulated_cohort(
         X=rng.normal(8, 1, (n, len(genes))).astype(np.float32), obs=obs, var=pd.DataFrame(index=genes)
     )
     a.obsm[key] = pd.DataFrame(dict(zip(SIMULATED, (x, y, mhc, neuron), strict=True)), index=obs.index)
-    a.uns["neurosig"] = {"dataset_id": f"sim{seed}", "modality": "bulk", "cohort_group": "adult"}
+    a.uns["neurosig"] = {
+        "dataset_id": f"sim{seed}",
+        "modality": "bulk",
+        "cohort_group": "adult",
+        "value_type": "log2_intensity",  # as the bulk loader records a microarray cohort
+    }
     return a
 
 

@@ -60,7 +60,8 @@ def test_anndata_contract(donson_run):
     )
     cov = meta["scores"]["neurosig_ssgsea"]["coverage"]  # a table in the file (one row per signature)
     assert cov.loc["MHC_I_machinery", "fraction"] > 0.5
-    assert "not_run" in meta["claims"]  # tumour-level claims: not part of this build
+    evidence = meta["claims"]["evidence"]  # the tumour-level and survival claims ran
+    assert set(evidence["data_type"]) == {"bulk"} and {"B1_bulk", "S1"} <= set(evidence["claim"])
 
 
 def test_provenance_has_agreement_and_caveats(donson_run):
