@@ -480,6 +480,43 @@ def test_wang_pairs_timepoints_damaged_lines_and_labels():
     check_labels(a, "wang2022_longitudinal")
 
 
+def test_lee2021_seurat_object_ids_treatment_and_no_labels():
+    """GSE154795_GBM.AllCell.Integrated.Scaled.ClusterRes.0.1.rds.gz, the authors' Seurat v3
+    object (README: "the combined RDS file ... deposited at GEO"), read by public code as
+    ``obj@assays$RNA@counts`` and ``obj@meta.data`` with columns ID (joined on the GEO
+    family.soft sample titles), condition (``GBM.PD1``, ``GBM.rec`` selected),
+    IDH_status (``WT``), MGMT and seurat_clusters; another reader subsets cluster 4 as the
+    lymphoid cells. The IDs, MGMT values and cell names below are placeholders (the real
+    sample titles were not seen); the object carries no cell-type column."""
+    from .parsers.test_rds import seurat_rds_bytes
+
+    cells = ["AAACCTGAGAAGGCCT-1_1", "AAACCTGCAATGGAGC-1_1", "AAACGGGAGCTAGTGG-1_2", "AAAGATGCAGCTGTTA-1_3"]
+    counts = np.array([[5, 0, 1, 2], [0, 7, 3, 0], [2, 1, 0, 4]])
+    meta = pd.DataFrame(
+        {
+            "orig.ident": pd.Categorical(["S1", "S1", "S2", "S3"]),
+            "nCount_RNA": counts.sum(axis=0).astype(float),
+            "ID": ["S1", "S1", "S2", "S3"],
+            "condition": ["GBM.PD1", "GBM.PD1", "GBM.rec", "GBM.PD1"],
+            "IDH_status": ["WT", "WT", "WT", "WT"],
+            "MGMT": ["methylated", "methylated", "unmethylated", "unmethylated"],
+            "seurat_clusters": pd.Categorical(["0", "4", "1", "4"]),
+        },
+        index=cells,
+    )
+    rds = gzip.compress(seurat_rds_bytes(counts, GENES[:3], cells, meta))
+    a = load_fixture(
+        "lee2021_pd1_rgbm", {"GSE154795_GBM.AllCell.Integrated.Scaled.ClusterRes.0.1.rds.gz": rds}
+    )
+    assert by(a, "patient") == {"S1": 2, "S2": 1, "S3": 1}
+    assert set(a.obs["region"]) == {"none"} and list(a.obs["sample"]) == ["S1", "S1", "S2", "S3"]
+    assert list(a.obs["author_condition"]) == ["GBM.PD1", "GBM.PD1", "GBM.rec", "GBM.PD1"]
+    assert list(a.obs["author_seurat_clusters"]) == ["0", "4", "1", "4"]
+    assert set(a.obs["cell_type"]) == {"unknown"} and set(a.obs["cell_type_author"]) == {"NA"}
+    np.testing.assert_array_equal(a.layers["counts"].toarray(), counts.T)
+    check_labels(a, "lee2021_pd1_rgbm")
+
+
 def test_pombo_antunes_labels():
     """GSM4972211: dense CSV genes x cells (empty first header field, R reads it as X) and
     the annotation CSV with columns x, y, ident, cluster, cell, sample (public code renames
