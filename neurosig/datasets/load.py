@@ -2,7 +2,8 @@
 
 The loader is generic: the manifest's ``load`` block says which parser reads which
 file (``matrix`` steps, concatenated; ``obs`` steps, joined on cell id after the
-step's ``cell_id`` rewrite; ``var`` steps, joined on gene) and its ``schema`` block
+step's ``cell_id`` rewrite, a later file filling the cells an earlier one left empty
+in a column of the same name; ``var`` steps, joined on gene) and its ``schema`` block
 says how the authors' labels map onto :mod:`neurosig.datasets.harmonise`.
 """
 
@@ -95,6 +96,15 @@ def read_raw(
         keys = _rewrite_ids(adata.obs_names, step.get("cell_id"))
         found = keys.isin(meta.index)
         n_missing = int((~found).sum())
+        if len(meta) and not found.any():
+            rewritten = keys[keys != adata.obs_names]  # the cells this file's rewrite is for
+            shown = rewritten if len(rewritten) else keys
+            raise InputDataError(
+                f"{did}: no cell of the expression files is in the label file {source}: the "
+                f"ids differ (cells read as {', '.join(shown[:2])}; the file lists "
+                f"{', '.join(map(str, meta.index[:2]))}). Fix the obs step's cell_id rewrite "
+                "in the manifest so the two forms agree."
+            )
         if n_missing and entry["schema"].get("unlabelled_cells", "error") == "error":
             examples = ", ".join(keys[~found][:3])
             raise InputDataError(
@@ -106,6 +116,8 @@ def read_raw(
         joined = meta.reindex(keys)
         joined.index = adata.obs_names
         clash = [c for c in joined.columns if c in adata.obs.columns]
+        for col in clash:  # label files of disjoint cells (scRNA and snRNA) fill one column
+            adata.obs[col] = adata.obs[col].astype(object).where(adata.obs[col].notna(), joined[col])
         adata.obs = adata.obs.join(joined.drop(columns=clash))
         dropped = 0
         if (

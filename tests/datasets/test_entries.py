@@ -354,6 +354,81 @@ def test_abdelfattah_fragments_of_one_person_are_one_patient():
     check_labels(a, "abdelfattah2022_glioma")
 
 
+def _wang2019_members() -> dict[str, str]:
+    """Members of GSE138794_RAW.tar: RNA triplets and the snATAC files the entry leaves out."""
+    members: dict[str, str] = {}
+    for gsm, sf, barcodes in (
+        ("GSM4119535", "SF11136", ["AAACCTGAGAAGGCCT-1", "AAACCTGCAATGGAGC-1", "AAACGGGAGCTAGTGG-1"]),
+        ("GSM4119534", "SF11644", ["AAACCTGAGAAGGCCT-1", "AAAGATGCAGCTGTTA-1"]),
+    ):
+        part = triplet(f"{gsm}_{sf}_", barcodes, ["1 1 3", "2 2 4"][: len(barcodes)] + ["3 1 1"])
+        part[f"{gsm}_{sf}_features.tsv.gz"] = "".join(g + "\n" for g in GENES[:3])  # symbol only
+        members.update(part)
+    sn = triplet("GSM4119521_SF10022_", ["AAACCCAAGAGGTTAT-1", "AAACCCACAGCTCGGT-1"], ["1 1 5", "3 2 2"])
+    sn["GSM4119521_SF10022_genes.tsv.gz"] = "".join(
+        f"ENSG0000000000{i}\t{g}\n" for i, g in enumerate(GENES[:3])
+    )
+    del sn["GSM4119521_SF10022_features.tsv.gz"]
+    members.update(sn)
+    members.update(
+        {
+            "GSM4119518_SF11956_matrix.mtx.gz": "%%MatrixMarket matrix coordinate integer general\n"
+            "2 1 1\n1 1 1\n",
+            "GSM4119518_SF11956_barcodes.tsv.gz": "AAACGAAAGACTCGGA-1\n",
+            "GSM4119518_SF11956_peaks.bed.gz": "chr1\t10000\t10500\nchr1\t20000\t20500\n",
+        }
+    )
+    return members
+
+
+def test_wang2019_sc_and_sn_labels_patients_and_atac_left_out():
+    """GSE138794_RAW.tar (Wang 2019, Cancer Discovery): RNA members GSM<id>_SF<tumour>_*;
+    the scRNA libraries GSM4119531-39 ship a one-column features.tsv (public code renames
+    ``*features.tsv.gz`` and must read them with ``Read10X(gene.column = 1)``; snRNA
+    GSM4119521 reads with the default two columns); the same tar holds snATAC members
+    GSM4119513-20 with ``peaks.bed.gz`` (third-party code: "GSM<id>_<sample>_matrix.mtx.gz,
+    _barcodes.tsv.gz, _peaks.bed.gz"). The two label files are headerless, cell id then
+    label (public code: ``fread(header = FALSE)``, ``rownames <- V1``; another splits V1 on
+    ``_`` and takes the barcode as its second part; cells of ``add.cell.ids``-merged
+    objects match V1): ids <SF####>_<barcode>. ``Neoplastic_cell`` is the label public
+    code subsets as malignant; the file's separator is not documented (read.table and
+    fread detect it), so one fixture uses a tab and the other a space. The GSM/SF pairs
+    are the real ones (GSM4119535 SF11136, GSM4119534 SF11644, GSM4119521 SF10022,
+    GSM4119518 SF11956 snATAC); the barcodes and labels per cell are made up."""
+    sc = "SF11136_AAACCTGAGAAGGCCT-1\tNeoplastic_cell\nSF11136_AAACGGGAGCTAGTGG-1\tNeoplastic_cell\n"
+    sc += "SF11644_AAACCTGAGAAGGCCT-1\tNeoplastic_cell\n"
+    sn = "SF10022_AAACCCAAGAGGTTAT-1 Neoplastic_cell\n"
+    files = {
+        "GSE138794_RAW.tar": _tar(_wang2019_members()),
+        "GSE138794_scRNA_Seq_cell_types.txt.gz": sc,
+        "GSE138794_snRNA_Seq_cell_types.txt.gz": sn,
+    }
+    a = load_fixture("wang2019_glioma", files)
+    assert a.n_obs == 7  # 3 + 2 scRNA, 2 snRNA; the snATAC library is not read
+    assert by(a, "patient") == {"SF10022": 2, "SF11136": 3, "SF11644": 2}
+    assert set(a.obs["sample"]) == {"SF11136_GSM4119535", "SF11644_GSM4119534", "SF10022_GSM4119521"}
+    assert set(a.obs["region"]) == {"none"}
+    assert sorted(a.var_names) == sorted(GENES[:3])  # symbols from both features layouts
+    labelled = {
+        "GSM4119535_SF11136:AAACCTGAGAAGGCCT-1",
+        "GSM4119535_SF11136:AAACGGGAGCTAGTGG-1",
+        "GSM4119534_SF11644:AAACCTGAGAAGGCCT-1",
+        "GSM4119521_SF10022:AAACCCAAGAGGTTAT-1",
+    }
+    expected = ["malignant" if c in labelled else "unknown" for c in a.obs_names]
+    assert list(a.obs["cell_type"].astype(str)) == expected
+    joins = a.uns["neurosig"]["obs_joins"]
+    assert joins["GSE138794_scRNA_Seq_cell_types.txt.gz"]["cells_matched"] == 3
+    assert joins["GSE138794_snRNA_Seq_cell_types.txt.gz"]["cells_matched"] == 1
+    assert a.layers["counts"].sum() == 3 + 4 + 1 + 3 + 4 + 1 + 5 + 2
+    check_labels(a, "wang2019_glioma")
+    # a label file whose ids do not take the rewritten form is an error naming both forms
+    files["GSE138794_scRNA_Seq_cell_types.txt.gz"] = "AAACCTGAGAAGGCCT-1\tNeoplastic_cell\n"
+    wrong_form = r"no cell .* file .*scRNA.*read as SF116\d\d_AAAC.*cell_id rewrite"
+    with pytest.raises(InputDataError, match=wrong_form):
+        load_fixture("wang2019_glioma", files)
+
+
 def test_krishna_hfc_lfc_within_patient():
     """GSE223065_RAW.tar: GSM6939133_HFC1 ... GSM6939138_LFC3 Cell Ranger outputs; HFC1
     and LFC1 are the two regions of patient 1."""
@@ -403,6 +478,43 @@ def test_wang_pairs_timepoints_damaged_lines_and_labels():
     sf2777 = a[a.obs_names == "GSM5319518_SF2777:AAAG-1"]
     assert sf2777.layers["counts"].sum() == 4 + 10
     check_labels(a, "wang2022_longitudinal")
+
+
+def test_lee2021_seurat_object_ids_treatment_and_no_labels():
+    """GSE154795_GBM.AllCell.Integrated.Scaled.ClusterRes.0.1.rds.gz, the authors' Seurat v3
+    object (README: "the combined RDS file ... deposited at GEO"), read by public code as
+    ``obj@assays$RNA@counts`` and ``obj@meta.data`` with columns ID (joined on the GEO
+    family.soft sample titles), condition (``GBM.PD1``, ``GBM.rec`` selected),
+    IDH_status (``WT``), MGMT and seurat_clusters; another reader subsets cluster 4 as the
+    lymphoid cells. The IDs, MGMT values and cell names below are placeholders (the real
+    sample titles were not seen); the object carries no cell-type column."""
+    from .parsers.test_rds import seurat_rds_bytes
+
+    cells = ["AAACCTGAGAAGGCCT-1_1", "AAACCTGCAATGGAGC-1_1", "AAACGGGAGCTAGTGG-1_2", "AAAGATGCAGCTGTTA-1_3"]
+    counts = np.array([[5, 0, 1, 2], [0, 7, 3, 0], [2, 1, 0, 4]])
+    meta = pd.DataFrame(
+        {
+            "orig.ident": pd.Categorical(["S1", "S1", "S2", "S3"]),
+            "nCount_RNA": counts.sum(axis=0).astype(float),
+            "ID": ["S1", "S1", "S2", "S3"],
+            "condition": ["GBM.PD1", "GBM.PD1", "GBM.rec", "GBM.PD1"],
+            "IDH_status": ["WT", "WT", "WT", "WT"],
+            "MGMT": ["methylated", "methylated", "unmethylated", "unmethylated"],
+            "seurat_clusters": pd.Categorical(["0", "4", "1", "4"]),
+        },
+        index=cells,
+    )
+    rds = gzip.compress(seurat_rds_bytes(counts, GENES[:3], cells, meta))
+    a = load_fixture(
+        "lee2021_pd1_rgbm", {"GSE154795_GBM.AllCell.Integrated.Scaled.ClusterRes.0.1.rds.gz": rds}
+    )
+    assert by(a, "patient") == {"S1": 2, "S2": 1, "S3": 1}
+    assert set(a.obs["region"]) == {"none"} and list(a.obs["sample"]) == ["S1", "S1", "S2", "S3"]
+    assert list(a.obs["author_condition"]) == ["GBM.PD1", "GBM.PD1", "GBM.rec", "GBM.PD1"]
+    assert list(a.obs["author_seurat_clusters"]) == ["0", "4", "1", "4"]
+    assert set(a.obs["cell_type"]) == {"unknown"} and set(a.obs["cell_type_author"]) == {"NA"}
+    np.testing.assert_array_equal(a.layers["counts"].toarray(), counts.T)
+    check_labels(a, "lee2021_pd1_rgbm")
 
 
 def test_pombo_antunes_labels():

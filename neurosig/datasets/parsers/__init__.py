@@ -82,6 +82,14 @@ PARSERS: dict[str, ParserMeta] = {
             "extra gzip layers removed (GBM-CARE's RDS.gz)",
         ),
         ParserMeta(
+            "seurat_rds",
+            rds.read_seurat_rds,
+            "matrix",
+            ("rds",),
+            "R .rds of a Seurat (v3/v4) object: counts of one assay (default RNA) and meta.data "
+            "as obs, read with rdata (no R); the whole object is held in memory",
+        ),
+        ParserMeta(
             "gliovis_rds",
             gliovis.read_gliovis_rds,
             "matrix",

@@ -1,8 +1,11 @@
-"""R ``.rds`` files (``saveRDS``): a genes x cells count matrix, or a per-cell data.frame.
+"""R ``.rds`` files (``saveRDS``): a genes x cells count matrix, a per-cell data.frame, or a Seurat object.
 
 Read with ``rdata`` (R's serialisation parsed in Python, no R, no pickle). GEO sometimes
 gzips an ``.rds`` that R had already gzipped (GBM-CARE, GSE274546: ``*_umi_counts.RDS.gz``
 must be gunzipped once before ``readRDS``); every extra gzip layer is removed here.
+A Seurat (v3/v4 ``Assay``) object is an S4 object, which ``rdata`` reads as nested
+namespaces of its slots: the counts are ``assays$RNA@counts`` (a dgCMatrix) and the cells'
+metadata ``meta.data``. The whole object is read into memory (its ``scale.data`` too).
 """
 
 from __future__ import annotations
@@ -50,7 +53,11 @@ def read_rds_matrix(files: dict[str, Path]) -> ad.AnnData:
         ``{"rds": path}``.
     """
     path = files["rds"]
-    obj = _rds_object(path)
+    return _matrix(_rds_object(path), path)
+
+
+def _matrix(obj: Any, path: Path) -> ad.AnnData:
+    """AnnData (cells x genes) of an R genes x cells matrix read by ``rdata``."""
     if all(hasattr(obj, s) for s in ("i", "p", "x", "Dim", "Dimnames")):
         n_genes, n_cells = (int(d) for d in obj.Dim)
         mat = sp.csc_matrix(
@@ -107,3 +114,63 @@ def read_rds_table(
         out = out[columns]
     out.index.name = None
     return out.astype({c: str for c in out.columns if str(out[c].dtype) in ("string", "category")})
+
+
+_SEURAT_EXPORT = (
+    "In R: obj <- readRDS('{name}'); Matrix::writeMM(obj@assays$RNA@counts, 'matrix.mtx'); "
+    "writeLines(rownames(obj), 'genes.tsv'); writeLines(colnames(obj), 'barcodes.tsv'); "
+    "write.csv(obj@meta.data, 'meta.csv'); then describe those files (parsers tenx_mtx and "
+    "table) in your own manifest (NEUROSIG_MANIFEST or --manifest)."
+)
+
+
+def read_seurat_rds(files: dict[str, Path], *, assay: str = "RNA") -> ad.AnnData:
+    """Read the raw counts and the cells' ``meta.data`` of a Seurat object saved with ``saveRDS``.
+
+    Parameters
+    ----------
+    files
+        ``{"rds": path}``.
+    assay
+        The assay whose ``counts`` slot is read (an integrated object also holds an
+        ``integrated`` assay of corrected values for a few thousand genes: not counts).
+
+    Returns
+    -------
+    AnnData (cells x genes) of the counts, with the ``meta.data`` columns as ``obs``.
+    """
+    path = files["rds"]
+    how = _SEURAT_EXPORT.format(name=path.name)
+    try:
+        obj = _rds_object(path)
+    except ParseError as err:
+        raise ParseError(f"{err} {how}") from None
+    cls = [str(c) for c in np.atleast_1d(getattr(obj, "class", []))]
+    if "Seurat" not in cls:
+        raise ParseError(f"{path}: holds a {cls or type(obj).__name__}, not a Seurat object.")
+    assays = getattr(obj, "assays", {}) or {}
+    assays = {str(k): v for k, v in assays.items()}
+    if assay not in assays:
+        raise ParseError(f"{path}: no assay {assay!r}; the object has {sorted(assays)}.")
+    slots = assays[assay]
+    if not hasattr(slots, "counts"):
+        raise ParseError(
+            f"{path}: the {assay} assay has no counts slot (a Seurat v5 Assay5 keeps layers, "
+            f"not read here). {how}"
+        )
+    adata = _matrix(slots.counts, path)
+    meta = getattr(obj, "meta.data", None)
+    if isinstance(meta, pd.DataFrame) and len(meta) == adata.n_obs:
+        meta = meta.copy()
+        if not meta.index.astype(str).equals(adata.obs_names):
+            if not isinstance(meta.index, pd.RangeIndex):
+                raise ParseError(f"{path}: meta.data rows are not the counts' cells in the same order.")
+            meta.index = adata.obs_names
+        for col in meta.columns:
+            if isinstance(meta[col].dtype, pd.CategoricalDtype):
+                meta[col] = meta[col].astype(str)
+        adata.obs = meta.set_axis(adata.obs_names)
+    elif meta is not None:
+        raise ParseError(f"{path}: meta.data is not a table of the {adata.n_obs} cells of the counts.")
+    adata.uns["parser"] = {"name": "seurat_rds", "assay": assay}
+    return adata
