@@ -38,7 +38,8 @@ def test_planted_mhc_loss_is_supported_and_null_is_not(planted, null):
     assert ev["lmm_slope"] < 0 and ev["lmm_pvalue"] < 1e-6  # the mixed model agrees
     assert ev["ols_slope"] < 0  # and so does the complexity-adjusted slope
     ev0 = test_claims(null, only=["A1"]).iloc[0]
-    assert ev0["verdict"] == "inconclusive" and ev0["ci_low"] < 0 < ev0["ci_high"]
+    # no effect claimed: its interval straddles 0 (and may sit inside +-min_effect: "negligible")
+    assert ev0["verdict"] in {"inconclusive", "negligible"} and ev0["ci_low"] < 0 < ev0["ci_high"]
     pp = pd.DataFrame(test_claims(planted, only=["A1"]).attrs["per_patient"])
     assert len(pp) == 8 and (pp["rho"] < 0).all()
 
