@@ -7,8 +7,9 @@ import warnings
 import pandas as pd
 import pytest
 
-from neurosig.claims import engine, test_claims
+from neurosig.claims import engine
 from neurosig.sim import SimParams, simulate_adata
+from neurosig.tl import test_claims
 
 
 @pytest.fixture(scope="module")
