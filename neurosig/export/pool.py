@@ -73,10 +73,11 @@ def pool_runs(run_dirs: Sequence[str | Path], out: str | Path) -> dict[str, Path
     }
     if table is not None:
         paths.update(write_patient_scores(table, out, record))
-    if samples:
+    sample_table = pd.concat(samples, ignore_index=True) if samples else None
+    if sample_table is not None:
         paths.update(
             write_patient_scores(
-                pd.concat(samples, ignore_index=True),
+                sample_table,
                 out,
                 record,
                 dictionary=sample_dictionary,
@@ -100,6 +101,7 @@ def pool_runs(run_dirs: Sequence[str | Path], out: str | Path) -> dict[str, Path
         patient_scores=table,
         provenance=flat,
         title=f"neurosig: {len(dirs)} datasets pooled",
+        sample_scores=sample_table,
     )
     paths["report.html"] = write_report(out / "report.html", html)
     paths["provenance.json"] = write_provenance(

@@ -35,6 +35,7 @@ from ..pl import (
     communication_dotplot,
     correlation_heatmap,
     forest,
+    kaplan_meier,
     neftel_state_map,
     score_distributions,
     verdict_matrix,
@@ -52,6 +53,7 @@ SECTIONS = {
     "states": "Neftel state map",
     "communication": "Communication along the axis",
     "evidence": "Evidence for the review's claims",
+    "survival": "Survival by neural score (bulk cohorts)",
     "patients": "Per-patient neural-immune scores",
     "provenance": "Provenance",
 }
@@ -248,6 +250,42 @@ def _evidence(evidence: pd.DataFrame | None, per_patient: pd.DataFrame | None) -
     return "\n".join(parts)
 
 
+#: The per-sample score the survival curves split at each cohort's median (the S1 claims' x).
+SURVIVAL_SCORE = "ssgsea__neural_interaction_composite"
+
+
+def _survival(samples: pd.DataFrame, min_events: int = 10, columns: int = 3) -> str:
+    """Kaplan-Meier curves of every bulk cohort with survival: neural score above vs below its median."""
+    import matplotlib.pyplot as plt
+
+    if SURVIVAL_SCORE not in samples or "os_event" not in samples:
+        raise InputDataError(f"no bulk cohort with overall survival and {SURVIVAL_SCORE}")
+    cohorts = [
+        (name, grp)
+        for name, grp in samples.groupby("dataset", sort=True, observed=True)
+        if pd.to_numeric(grp["os_event"], errors="coerce").sum() >= min_events
+        and grp[SURVIVAL_SCORE].notna().sum() >= 4
+    ]
+    if not cohorts:
+        raise InputDataError(f"no bulk cohort with {min_events} or more deaths")
+    rows = -(-len(cohorts) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
+    for ax, (name, grp) in zip(axes.flat, cohorts, strict=False):
+        obs = grp.reset_index(drop=True)
+        obs.index = obs.index.astype(str)
+        kaplan_meier(ad.AnnData(obs=obs), SURVIVAL_SCORE, ax=ax)
+        ax.set_title(f"{name}\n{ax.get_title()}", fontsize=8)
+    for ax in list(axes.flat)[len(cohorts) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    caption = (
+        f"Overall survival of tumours above vs at or below each cohort's median {SURVIVAL_SCORE} "
+        f"(cohorts with {min_events} or more deaths); log-rank p unadjusted. The adjusted Cox "
+        "estimates are the S1 and S1_high rows of the evidence."
+    )
+    return _figure(fig, "Kaplan-Meier curves by cohort", caption)
+
+
 def _patients(scores: pd.DataFrame | None) -> str:
     if scores is None:
         raise InputDataError("no per-patient scores")
@@ -280,8 +318,13 @@ def render_report(
     patient_scores: pd.DataFrame | None = None,
     provenance: dict[str, Any] | None = None,
     title: str = "neurosig report",
+    sample_scores: pd.DataFrame | None = None,
 ) -> str:
-    """The report's HTML. With ``adata=None`` (pooled datasets) only evidence, patients, provenance."""
+    """The report's HTML. With ``adata=None`` (pooled datasets) only evidence, patients, provenance.
+
+    ``sample_scores`` (pooled bulk cohorts, one row per tumour sample) adds Kaplan-Meier
+    curves of every cohort with survival.
+    """
     bodies: dict[str, Callable[[], str]] = {}
     if adata is not None:
         bodies.update(
@@ -294,6 +337,10 @@ def render_report(
         )
     bodies.update(
         evidence=lambda: _evidence(evidence, per_patient),
+    )
+    if sample_scores is not None:
+        bodies["survival"] = lambda: _survival(sample_scores)
+    bodies.update(
         patients=lambda: _patients(patient_scores),
         provenance=lambda: _provenance(provenance or {}),
     )

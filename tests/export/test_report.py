@@ -96,3 +96,34 @@ def test_report_bytes_do_not_depend_on_global_matplotlib_settings(default_run):
     before = render_report(a)
     with mpl.rc_context({"legend.frameon": False, "legend.borderpad": 0.0, "lines.linewidth": 5.0}):
         assert render_report(a) == before
+
+
+@needs_browser
+def test_pooled_report_draws_survival_of_bulk_cohorts(tmp_path):
+    """Pooled bulk cohorts get one Kaplan-Meier panel per cohort with 10 or more deaths."""
+    from neurosig.export.report import SURVIVAL_SCORE
+
+    from ..claims.bulk_inputs import simulated_cohort
+
+    rows = []
+    for seed, n in ((0, 80), (1, 60), (3, 70), (2, 12)):  # the last cohort has fewer than 10 deaths
+        a = simulated_cohort(n, seed, hazard=0.8)
+        t = a.obs.assign(dataset=f"sim{seed}")
+        t[SURVIVAL_SCORE] = a.obsm["sim_scores"].iloc[:, 0].to_numpy()
+        if n == 12:
+            t["os_event"] = [1.0] * 5 + [0.0] * 7
+        rows.append(t)
+    samples = pd.concat(rows, ignore_index=True)
+    html = render_report(None, evidence=None, sample_scores=samples, title="pooled")
+    section = html[html.index('<section id="survival">') : html.index('<section id="patients">')]
+    assert section.count("<img") == 1 and "Kaplan-Meier curves by cohort" in section
+    assert "10 or more deaths" in section
+    (tmp_path / "r.html").write_text(html)
+    page = check_page(tmp_path / "r.html", tmp_path)
+    assert "survival" in page["sections"] and page["errors"] == [] and page["console"] == []
+    km = [img for img in page["images"] if img[0] == "Kaplan-Meier curves by cohort"]
+    assert km and km[0][1] and km[0][2] > 0
+    # three cohorts qualify: one row of the 3-column grid (four would take a second row)
+    assert abs(km[0][3] / km[0][2] - 3.2 / 12.6) < 0.05
+    # without bulk samples the section is absent (single-cell pooled reports are unchanged)
+    assert '<section id="survival">' not in render_report(None, evidence=None, title="x")
