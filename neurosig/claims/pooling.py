@@ -38,6 +38,34 @@ def check_independent(datasets: list[str]) -> None:
             )
 
 
+def _pool_unadjusted(rows: pd.DataFrame, is_rho: bool) -> dict:
+    """The same random-effects pool of the rows' unadjusted estimates (raw beside adjusted).
+
+    Each row's unadjusted standard error is read off its 95% interval on the pooling scale
+    (Fisher z of rho, or the log hazard ratio): (upper - lower) / (2 x 1.96), as the levels
+    build those intervals. Empty when a row lacks an unadjusted estimate.
+    """
+    cols = ["effect_unadjusted", "ci_low_unadjusted", "ci_high_unadjusted"]
+    if any(c not in rows for c in cols):
+        return {}
+    vals = rows[cols].astype(float).to_numpy()
+    if not np.isfinite(vals).all():
+        return {}
+    g = (lambda v: np.arctanh(np.clip(v, -0.999999, 0.999999))) if is_rho else (lambda v: v)
+    f = np.tanh if is_rho else (lambda v: v)
+    z = g(vals[:, 0])
+    se = (g(vals[:, 2]) - g(vals[:, 1])) / (2 * 1.959963984540054)
+    if not (se > 0).all():
+        return {}
+    res = stats.random_effects(z, se**2)
+    return {
+        "effect_unadjusted": float(f(res.estimate)),
+        "ci_low_unadjusted": float(f(res.ci_low)),
+        "ci_high_unadjusted": float(f(res.ci_high)),
+        "pvalue_unadjusted": res.pvalue,
+    }
+
+
 def pool_estimates(ok: pd.DataFrame, first: dict, alpha: float = 0.05) -> dict:
     """The default pooling of a level: random effects over the datasets' estimates.
 
@@ -55,9 +83,16 @@ def pool_estimates(ok: pd.DataFrame, first: dict, alpha: float = 0.05) -> dict:
     )
     if len(usable) == 1 or (len(usable) == 0 and len(ok) == 1):
         one = (usable if len(usable) else ok).iloc[0]
+        raw = [
+            c
+            for c in ("effect_unadjusted", "ci_low_unadjusted", "ci_high_unadjusted", "pvalue_unadjusted")
+            if c in one
+        ]
         return {
             **out,
-            **{k: one[k] for k in ("effect_type", "effect", "ci_low", "ci_high", "pvalue", "z", "z_se")},
+            **{
+                k: one[k] for k in ("effect_type", "effect", "ci_low", "ci_high", "pvalue", "z", "z_se", *raw)
+            },
             "reason": f"one testable dataset ({one['dataset']})",
         }
     if len(usable) == 0:
@@ -65,6 +100,7 @@ def pool_estimates(ok: pd.DataFrame, first: dict, alpha: float = 0.05) -> dict:
     res = stats.random_effects(usable["z"].astype(float), usable["z_se"].astype(float) ** 2)
     is_rho = str(first["effect_type"]).startswith("spearman")
     f = np.tanh if is_rho else (lambda v: v)
+    out.update(_pool_unadjusted(usable, is_rho))
     return {
         **out,
         "effect_type": str(usable["effect_type"].iloc[0]) + " (pooled over datasets)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from neurosig.claims import load_claims, pool_evidence
@@ -37,3 +38,51 @@ def test_cohorts_pool_per_data_type_and_per_age_group():
     assert adult["effect"] == pytest.approx(np.tanh(ref.estimate))
     assert adult["pvalue"] == pytest.approx(ref.pvalue)
     assert pooled.loc[("B1_bulk", "pooled"), "verdict"] == "supported"
+
+
+def test_pooled_row_carries_the_unadjusted_pool_beside_the_adjusted():
+    """Raw and adjusted side by side at the pooled level: the raw pool is the same random-effects
+    pool of the cohorts' unadjusted rho, each SE read off its Fisher-z interval."""
+    from neurosig.claims import stats
+    from neurosig.claims.samples import fisher_test
+
+    rows = []
+    for i, (raw, adj, n) in enumerate(((-0.40, -0.10, 80), (-0.30, -0.20, 60), (-0.35, 0.05, 120))):
+        z, se, lo, hi, p = fisher_test(adj, n, 3)
+        _, _, lo_r, hi_r, p_r = fisher_test(raw, n, 0)
+        rows.append(
+            {
+                "dataset": f"c{i}",
+                "claim": "B1_bulk",
+                "statement": "s",
+                "section": "1",
+                "level": "tumour",
+                "proxy": "P1",
+                "x": "x",
+                "y": "y",
+                "population": "",
+                "expected": "negative",
+                "effect_type": "spearman_rho (partial, across tumours)",
+                "effect": adj,
+                "ci_low": lo,
+                "ci_high": hi,
+                "pvalue": p,
+                "z": z,
+                "z_se": se,
+                "effect_unadjusted": raw,
+                "ci_low_unadjusted": lo_r,
+                "ci_high_unadjusted": hi_r,
+                "pvalue_unadjusted": p_r,
+                "verdict": "inconclusive",
+                "n_patients": n,
+                "data_type": "bulk",
+                "reason": "",
+            }
+        )
+    pooled = pool_evidence([pd.DataFrame([r]) for r in rows]).set_index("dataset").loc["pooled"]
+    n = np.array([80, 60, 120])
+    ref = stats.random_effects(np.arctanh([-0.40, -0.30, -0.35]), 1.06 / (n - 3))
+    assert pooled["effect_unadjusted"] == pytest.approx(np.tanh(ref.estimate), rel=1e-6)
+    assert pooled["ci_low_unadjusted"] == pytest.approx(np.tanh(ref.ci_low), rel=1e-6)
+    assert pooled["pvalue_unadjusted"] == pytest.approx(ref.pvalue, rel=1e-6)
+    assert pooled["effect"] != pytest.approx(pooled["effect_unadjusted"])
