@@ -66,6 +66,14 @@ NOTICES = "notices"
 SIMULATION = "simulation"
 #: the kind of data: ``bulk``, ``multi_region`` (one row per sample) or, when absent, single-cell
 MODALITY = "modality"
+#: samples and patients of a bulk cohort (the ``cells`` record of single-cell data)
+SAMPLES = "samples"
+#: the expression platform of a bulk cohort (ESTIMATE's purity formula is for Affymetrix)
+PLATFORM = "platform"
+#: whether and for how many samples overall survival is known (bulk cohorts)
+SURVIVAL = "survival"
+#: samples the authors published as not tumour, left out, by histology (bulk cohorts)
+NON_TUMOUR_DROPPED = "non_tumour_samples_dropped"
 #: the cohort's age group for pooling (``adult`` or ``paediatric``; bulk cohorts)
 COHORT_GROUP = "cohort_group"
 

@@ -28,6 +28,7 @@ After :func:`harmonise_bulk` an AnnData holds
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import anndata as ad
@@ -47,6 +48,9 @@ BULK_TRANSFORMS = {
     "tpm": "X = log2(TPM + 1) of the published TPM",
     "counts": "X = log2(CPM + 1) of the published counts",
 }
+
+#: Histology values of samples that are not tumour (case-insensitive; matched at the start).
+NON_TUMOUR = r"(?i)^\s*(non[- ]?tumou?r|normal( brain)?|control)\b"
 
 #: The clinical fields of the schema, in column order.
 FIELDS = ("histology", "grade", "idh", "subtype", "os_months", "os_event", "age", "purity")
@@ -325,6 +329,18 @@ def harmonise_bulk(
             new[f"author_{c}"] = pd.to_numeric(col, errors="coerce").astype(float)
         else:
             new[f"author_{c}"] = col.astype(object).where(col.notna(), "NA").astype(str)
+    # samples the authors published as not tumour (Grzmil 2011's "Non-tumor" brain) are no
+    # tumours: dropped, counted and said
+    non_tumour = new["histology"].str.match(NON_TUMOUR, na=False).to_numpy(dtype=bool)
+    dropped = {str(h): int(n) for h, n in new.loc[non_tumour, "histology"].value_counts().items()}
+    if non_tumour.any():
+        new, frame = new.loc[~non_tumour], frame.loc[~non_tumour]
+        warnings.warn(
+            f"{dataset_id}: {int(non_tumour.sum())} samples whose histology says they are not tumour "
+            f"({', '.join(dropped)}) were left out.",
+            UserWarning,
+            stacklevel=2,
+        )
     for c in ("patient", "sample", "region", "cohort", "dataset"):
         new[c] = new[c].astype("category")
 
@@ -362,6 +378,7 @@ def harmonise_bulk(
             "grade_iv_from_histology": int(implied.sum()),
         },
         "survival": survival,
+        "non_tumour_samples_dropped": dropped,
         "versions": package_versions(),
     }
     record.update(provenance or {})

@@ -126,3 +126,12 @@ def test_glioblastoma_without_published_grade_is_grade_iv(donson):
     assert (donson.obs.loc[donson.obs["histology"] == "GBM", "grade"] == "IV").all()
     assert donson.obs.loc[donson.obs["histology"] == "Astrocytoma", "grade"].isna().all()
     assert donson.uns["neurosig"]["samples"]["grade_iv_from_histology"] == 21
+
+
+@needs_mirror
+def test_non_tumour_samples_are_left_out_and_counted():
+    """Grzmil 2011 holds two samples whose histology is 'Non-tumor' (normal brain): no tumours."""
+    with pytest.warns(UserWarning, match="2 samples whose histology says they are not tumour"):
+        a = load("gliovis_grzmil2011")
+    assert "Non-tumor" not in set(a.obs["histology"].astype(str))
+    assert a.n_obs == 30 and a.uns["neurosig"]["non_tumour_samples_dropped"] == {"Non-tumor": 2}
