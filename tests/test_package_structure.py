@@ -88,7 +88,8 @@ def test_a_run_writes_only_documented_keys(staged_run):
 
 
 @pytest.mark.parametrize(
-    "dataset", ["tirosh2016_oligodendroglioma", "darmanis2015_brain", "gliovis_grzmil2011", "hilz_gliomaatlas3d"]
+    "dataset",
+    ["tirosh2016_oligodendroglioma", "darmanis2015_brain", "gliovis_grzmil2011", "hilz_gliomaatlas3d"],
 )
 def test_harmonised_records_use_documented_keys(dataset):
     from neurosig.pipeline import harmonise
