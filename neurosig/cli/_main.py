@@ -108,16 +108,6 @@ SOURCE_OPTIONS = [
     ),
 ]
 
-#: The keyword names of :data:`SOURCE_OPTIONS` after ``--dataset`` and ``--input``.
-SOURCE_KEYS = (
-    "patient_key",
-    "patient",
-    "label_key",
-    "sample_key",
-    "value_type",
-    "symbol_column",
-    "map_ensembl",
-)
 
 
 def _with(options):

@@ -203,9 +203,8 @@ def _describe_column(name: str, compartments: dict[str, Any]) -> str:
     )
 
 
-def data_dictionary(table: pd.DataFrame, provenance: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A Frictionless Table Schema of ``table``: each column's type and meaning, plus provenance."""
-    spec = patient_score_spec()
+def _fields(table: pd.DataFrame, describe) -> list[dict[str, str]]:
+    """The Table Schema fields of ``table``: name, type (integer, number, string), description."""
     fields = []
     for name, dtype in table.dtypes.items():
         kind = (
@@ -215,9 +214,14 @@ def data_dictionary(table: pd.DataFrame, provenance: dict[str, Any] | None = Non
             if pd.api.types.is_float_dtype(dtype)
             else "string"
         )
-        fields.append(
-            {"name": name, "type": kind, "description": _describe_column(name, spec["compartments"])}
-        )
+        fields.append({"name": name, "type": kind, "description": describe(name)})
+    return fields
+
+
+def data_dictionary(table: pd.DataFrame, provenance: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A Frictionless Table Schema of ``table``: each column's type and meaning, plus provenance."""
+    spec = patient_score_spec()
+    fields = _fields(table, lambda name: _describe_column(name, spec["compartments"]))
     return {
         "name": "patient_scores",
         "title": "neurosig per-patient neural-immune scores",
@@ -341,16 +345,7 @@ def _describe_sample_column(name: str) -> str:
 
 def sample_dictionary(table: pd.DataFrame, provenance: dict[str, Any] | None = None) -> dict[str, Any]:
     """A Frictionless Table Schema of a per-sample table, with the run's provenance."""
-    fields = []
-    for name, dtype in table.dtypes.items():
-        kind = (
-            "integer"
-            if pd.api.types.is_integer_dtype(dtype)
-            else "number"
-            if pd.api.types.is_float_dtype(dtype)
-            else "string"
-        )
-        fields.append({"name": name, "type": kind, "description": _describe_sample_column(name)})
+    fields = _fields(table, _describe_sample_column)
     return {
         "name": "patient_scores",
         "title": "neurosig per-sample tumour scores (bulk / multi-region)",
