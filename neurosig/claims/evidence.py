@@ -46,6 +46,8 @@ EVIDENCE_COLUMNS = [
     "coverage",
     "z",
     "z_se",
+    "z_unadjusted",
+    "z_se_unadjusted",
 ]
 
 #: ``difference``: a paired claim's per-patient region A - region B (``levels/paired.py``).

@@ -41,28 +41,25 @@ def check_independent(datasets: list[str]) -> None:
 def _pool_unadjusted(rows: pd.DataFrame, is_rho: bool) -> dict:
     """The same random-effects pool of the rows' unadjusted estimates (raw beside adjusted).
 
-    Each row's unadjusted standard error is read off its 95% interval on the pooling scale
-    (Fisher z of rho, or the log hazard ratio): (upper - lower) / (2 x 1.96), as the levels
-    build those intervals. Empty when a row lacks an unadjusted estimate.
+    Pools the rows' ``z_unadjusted`` and ``z_se_unadjusted`` (Fisher z of the raw rho, or
+    the raw log hazard ratio, with its normal-theory SE), which the tumour and survival
+    levels write. Empty when a row lacks them: the cell and region levels' raw estimates
+    are themselves Hartung-Knapp pools over patients, with no single SE to carry.
     """
-    cols = ["effect_unadjusted", "ci_low_unadjusted", "ci_high_unadjusted"]
+    cols = ["z_unadjusted", "z_se_unadjusted"]
     if any(c not in rows for c in cols):
         return {}
-    vals = rows[cols].astype(float).to_numpy()
-    if not np.isfinite(vals).all():
-        return {}
-    g = (lambda v: np.arctanh(np.clip(v, -0.999999, 0.999999))) if is_rho else (lambda v: v)
-    f = np.tanh if is_rho else (lambda v: v)
-    z = g(vals[:, 0])
-    se = (g(vals[:, 2]) - g(vals[:, 1])) / (2 * 1.959963984540054)
-    if not (se > 0).all():
+    z, se = (rows[c].astype(float).to_numpy() for c in cols)
+    if not (np.isfinite(z).all() and np.isfinite(se).all() and (se > 0).all()):
         return {}
     res = stats.random_effects(z, se**2)
+    f = np.tanh if is_rho else (lambda v: v)
     return {
         "effect_unadjusted": float(f(res.estimate)),
         "ci_low_unadjusted": float(f(res.ci_low)),
         "ci_high_unadjusted": float(f(res.ci_high)),
         "pvalue_unadjusted": res.pvalue,
+        "z_unadjusted": res.estimate,
     }
 
 

@@ -42,14 +42,14 @@ def test_cohorts_pool_per_data_type_and_per_age_group():
 
 def test_pooled_row_carries_the_unadjusted_pool_beside_the_adjusted():
     """Raw and adjusted side by side at the pooled level: the raw pool is the same random-effects
-    pool of the cohorts' unadjusted rho, each SE read off its Fisher-z interval."""
+    pool of the cohorts' unadjusted Fisher z and its SE, as the tumour level writes them."""
     from neurosig.claims import stats
     from neurosig.claims.samples import fisher_test
 
     rows = []
     for i, (raw, adj, n) in enumerate(((-0.40, -0.10, 80), (-0.30, -0.20, 60), (-0.35, 0.05, 120))):
         z, se, lo, hi, p = fisher_test(adj, n, 3)
-        _, _, lo_r, hi_r, p_r = fisher_test(raw, n, 0)
+        z_r, se_r, lo_r, hi_r, p_r = fisher_test(raw, n, 0)
         rows.append(
             {
                 "dataset": f"c{i}",
@@ -73,6 +73,8 @@ def test_pooled_row_carries_the_unadjusted_pool_beside_the_adjusted():
                 "ci_low_unadjusted": lo_r,
                 "ci_high_unadjusted": hi_r,
                 "pvalue_unadjusted": p_r,
+                "z_unadjusted": z_r,
+                "z_se_unadjusted": se_r,
                 "verdict": "inconclusive",
                 "n_patients": n,
                 "data_type": "bulk",
@@ -86,3 +88,39 @@ def test_pooled_row_carries_the_unadjusted_pool_beside_the_adjusted():
     assert pooled["ci_low_unadjusted"] == pytest.approx(np.tanh(ref.ci_low), rel=1e-6)
     assert pooled["pvalue_unadjusted"] == pytest.approx(ref.pvalue, rel=1e-6)
     assert pooled["effect"] != pytest.approx(pooled["effect_unadjusted"])
+
+
+def test_no_raw_pool_from_rows_without_a_raw_standard_error():
+    """A cell-level row's raw rho is itself a Hartung-Knapp pool over patients (a t interval):
+    its interval gives no normal SE, so the pooled row leaves the raw estimate empty."""
+    rows = [
+        {
+            "dataset": f"c{i}",
+            "claim": "A1",
+            "statement": "s",
+            "section": "1",
+            "level": "cell",
+            "proxy": "P1",
+            "x": "x",
+            "y": "y",
+            "population": "",
+            "expected": "negative",
+            "effect_type": "spearman_rho (partial, within patients)",
+            "effect": -0.2,
+            "ci_low": -0.4,
+            "ci_high": 0.0,
+            "pvalue": 0.05,
+            "z": np.arctanh(-0.2),
+            "z_se": 0.1,
+            "effect_unadjusted": -0.3,
+            "ci_low_unadjusted": -0.9,
+            "ci_high_unadjusted": 0.6,
+            "verdict": "inconclusive",
+            "n_patients": 3,
+            "data_type": "single_cell",
+            "reason": "",
+        }
+        for i in range(2)
+    ]
+    pooled = pool_evidence([pd.DataFrame([r]) for r in rows]).set_index("dataset").loc["pooled"]
+    assert np.isfinite(pooled["effect"]) and not np.isfinite(pooled["effect_unadjusted"])

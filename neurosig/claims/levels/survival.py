@@ -123,6 +123,8 @@ def run(ctx: Context, cid: str, c: dict, xg, yg) -> dict:
         "reason": reason,
         "z": b,
         "z_se": se,
+        "z_unadjusted": b_raw,
+        "z_se_unadjusted": se_raw,
     }
 
 

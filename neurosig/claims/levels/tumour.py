@@ -58,7 +58,7 @@ def run(ctx: Context, cid: str, c: dict, xg, yg) -> dict:
     rho_raw = stats.partial_spearman(xs, ys, None)
     rho = stats.partial_spearman(xs, ys, cov_arr)
     z, se, lo, hi, p = fisher_test(rho, n, k)
-    _, _, lo_r, hi_r, p_r = fisher_test(rho_raw, n, 0)
+    z_r, se_r, lo_r, hi_r, p_r = fisher_test(rho_raw, n, 0)
     slope, var = stats.ols_slope(ys, xs, cov_arr)
     half = 1.96 * np.sqrt(var) if np.isfinite(var) else np.nan
     kept = sorted({col.split("=")[0] for col in z_cov})
@@ -76,6 +76,8 @@ def run(ctx: Context, cid: str, c: dict, xg, yg) -> dict:
         "ci_low_unadjusted": lo_r,
         "ci_high_unadjusted": hi_r,
         "pvalue_unadjusted": p_r,
+        "z_unadjusted": z_r,
+        "z_se_unadjusted": se_r,
         "adjusted_for": adjusted,
         "n_patients": n,
         "n_patients_dropped": int(a.obs["patient"].nunique() - n),
