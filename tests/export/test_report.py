@@ -15,6 +15,9 @@ from neurosig.tl import signature_correlations
 
 from .browser import check_page, chromium
 
+#: The sections of a single-cell run's report ("survival" is drawn for pooled bulk cohorts).
+RUN_SECTIONS = [s for s in SECTIONS if s != "survival"]
+
 needs_browser = pytest.mark.skipif(
     chromium() is None and not os.environ.get("NEUROSIG_REQUIRE_BROWSER"),
     reason="Chromium not installed (apt-get install chromium; CI sets NEUROSIG_REQUIRE_BROWSER=1)",
@@ -23,7 +26,7 @@ needs_browser = pytest.mark.skipif(
 
 def test_report_has_every_section_with_figures(default_run):
     html = (default_run / "report.html").read_text()
-    for section in SECTIONS:
+    for section in RUN_SECTIONS:
         assert f'<section id="{section}">' in html
     assert "Not drawn" not in html  # the default dataset has malignant cells, states, communication
     assert html.count("data:image/png;base64,") >= 6
@@ -34,7 +37,7 @@ def test_report_has_every_section_with_figures(default_run):
 def test_report_loads_in_chromium_without_errors(default_run, tmp_path):
     page = check_page(default_run / "report.html", tmp_path)
     # the Tirosh mirror's 10,338 genes leave 30 signatures unscored: said first, "Read this first"
-    assert page["sections"] == ["notices", *SECTIONS]
+    assert page["sections"] == ["notices", *RUN_SECTIONS]
     assert len(page["images"]) >= 6
     broken = [
         alt for alt, complete, width, height in page["images"] if not (complete and width > 0 and height > 0)
