@@ -31,6 +31,10 @@ LOCK_NAME = ".neurosig.lock"
 OWN_PATTERNS = (
     "provenance.json",
     "cells.h5ad",
+    "samples.h5ad",
+    "sample_scores.csv",
+    "sample_scores.parquet",
+    "sample_scores.schema.json",
     "report.html",
     "summary.csv",
     "qc.csv",

@@ -76,10 +76,10 @@ def harmonise(
     to 100,000 cells, and above (an atlas) holds one matrix instead of two (``neurosig._scale``).
     """
     if input is not None and dataset is not None:
-        raise ValueError("Give either a dataset id or an input h5ad, not both.")
+        raise InputDataError("Give either a dataset id (--dataset) or an input h5ad (--input), not both.")
     if input is not None:
         if not patient_key and not patient:
-            raise ValueError(
+            raise InputDataError(
                 "--input needs --patient-key (the .obs column naming each cell's patient) or, for a "
                 "single-sample file, --patient NAME."
             )

@@ -29,9 +29,8 @@ from .errors import InputDataError
 #: Keywords a config's ``datasets`` list may hold besides manifest ids.
 KEYWORDS = {
     "default": "neurosig's default dataset (Tirosh 2016 from the mirror, else the infercnvpy copy)",
-    "available": "every single-cell manifest dataset whose files are available offline, without "
-    "overlapping ones (bulk and multi-region entries are named by id until the workflow's export "
-    "rule writes their outputs)",
+    "available": "every manifest dataset whose files are available offline (single-cell, bulk and "
+    "multi-region), leaving out one of each pair that shares cells or tumours",
 }
 
 

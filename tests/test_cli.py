@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import anndata as ad
+import numpy as np
 import pandas as pd
 from click.testing import CliRunner
 
@@ -421,3 +422,15 @@ def test_test_on_a_bulk_h5ad_runs_the_bulk_claims_without_communication(tmp_path
     assert set(ev["claim"]) == {"B1_bulk", "S1"} and set(ev["data_type"]) == {"bulk"}
     row = ev[(ev["claim"] == "B1_bulk") & (ev["dataset"] == "sim0")].iloc[0]
     assert row["verdict"] == "supported" and "purity" in row["adjusted_for"]
+
+
+def test_a_user_h5ad_without_its_patient_is_one_line(tmp_path):
+    """`stage harmonise --input` with no patient (or with --dataset too) gave a ValueError traceback."""
+    path = tmp_path / "u.h5ad"
+    ad.AnnData(np.ones((3, 4), dtype=np.float32)).write_h5ad(path)
+    for extra in ([], ["--dataset", "tirosh2016_oligodendroglioma", "--patient-key", "x"]):
+        result = CliRunner().invoke(
+            main, ["stage", "harmonise", "--input", str(path), *extra, "--out", str(tmp_path / "h.h5ad")]
+        )
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert "--patient-key" in result.output or "not both" in result.output

@@ -35,6 +35,15 @@ def test_a_folder_with_another_programs_files_is_refused(tmp_path):
     assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "summary.csv").exists()
 
 
+def test_an_interrupted_bulk_run_is_its_own_not_another_programs(tmp_path):
+    """A bulk run killed after samples.h5ad, before provenance.json: the rerun clears it
+    (samples.h5ad and the pooled sample_scores.* were refused as foreign files)."""
+    for name in ("samples.h5ad", "evidence.csv", "sample_scores.csv", "sample_scores.parquet"):
+        (tmp_path / name).write_bytes(b"partial")
+    with own_folder(tmp_path) as out:
+        assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME]
+
+
 def test_an_older_runs_files_are_removed_provenance_first(tmp_path):
     """Old interactions and forest plots stayed beside the new files, unlisted."""
     (tmp_path / "forest").mkdir()

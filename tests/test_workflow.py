@@ -67,6 +67,24 @@ def test_dry_run_plans_every_stage_of_every_mirrored_dataset(tmp_path):
     assert "benchmarks/" in plan and "logs/" in plan and "mem_mb=8000" in plan  # communicate's memory
 
 
+@needs_mirror
+def test_a_bulk_only_workflow_pools_its_samples(tmp_path):
+    """Bulk cohorts alone: harmonise -> score -> test -> export_samples, then a pool that
+    writes sample_scores.* (no per-patient tables: before, Snakemake failed the pool job for
+    the single-cell outputs it never wrote and deleted the pooled evidence)."""
+    config = _config(tmp_path, datasets=["gliovis_donson2012"])
+    result = _workflow(tmp_path, "--config", str(config), "--cores", "2")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = tmp_path / "results"
+    assert (out / "gliovis_donson2012" / "samples.h5ad").is_file()
+    assert not (out / "gliovis_donson2012" / "cells.h5ad").exists()
+    samples = pd.read_csv(out / "sample_scores.csv")
+    assert len(samples) == 26 and set(samples["dataset"]) == {"gliovis_donson2012"}
+    evidence = pd.read_csv(out / "evidence.csv")
+    assert set(evidence["data_type"]) == {"bulk"} and "B1_bulk" in set(evidence["claim"])
+    assert not (out / "patient_scores.csv").exists()
+
+
 def test_slurm_profile_is_valid_in_a_dry_run(tmp_path):
     profile = REPO / "workflows" / "profiles" / "slurm"
     result = _workflow(tmp_path, "--config", str(_config(tmp_path)), "--profile", str(profile), "-n")

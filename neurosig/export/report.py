@@ -260,10 +260,16 @@ def _survival(samples: pd.DataFrame, min_events: int = 10, columns: int = 3) -> 
 
     if SURVIVAL_SCORE not in samples or "os_event" not in samples:
         raise InputDataError(f"no bulk cohort with overall survival and {SURVIVAL_SCORE}")
+    def one_per_patient(grp: pd.DataFrame) -> pd.DataFrame:
+        # the survival level's units: one sample per patient (a primary and its recurrence
+        # share the patient's survival), follow-up > 0
+        grp = grp[pd.to_numeric(grp["os_months"], errors="coerce") > 0]
+        return grp[~grp["patient"].astype(str).duplicated()]
+
     cohorts = [
         (name, grp)
         for name, grp in samples.groupby("dataset", sort=True, observed=True)
-        if pd.to_numeric(grp["os_event"], errors="coerce").sum() >= min_events
+        if pd.to_numeric(one_per_patient(grp)["os_event"], errors="coerce").sum() >= min_events
         and grp[SURVIVAL_SCORE].notna().sum() >= 4
     ]
     if not cohorts:
@@ -271,7 +277,7 @@ def _survival(samples: pd.DataFrame, min_events: int = 10, columns: int = 3) -> 
     rows = -(-len(cohorts) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
     for ax, (name, grp) in zip(axes.flat, cohorts, strict=False):
-        obs = grp.reset_index(drop=True)
+        obs = one_per_patient(grp).reset_index(drop=True)
         obs.index = obs.index.astype(str)
         kaplan_meier(ad.AnnData(obs=obs), SURVIVAL_SCORE, ax=ax)
         ax.set_title(f"{name}\n{ax.get_title()}", fontsize=8)
@@ -280,7 +286,8 @@ def _survival(samples: pd.DataFrame, min_events: int = 10, columns: int = 3) -> 
     fig.tight_layout()
     caption = (
         f"Overall survival of tumours above vs at or below each cohort's median {SURVIVAL_SCORE} "
-        f"(cohorts with {min_events} or more deaths); log-rank p unadjusted. The adjusted Cox "
+        f"(cohorts with {min_events} or more deaths; one sample per patient, as the survival test "
+        "counts them); log-rank p unadjusted. The adjusted Cox "
         "estimates are the S1 and S1_high rows of the evidence."
     )
     return _figure(fig, "Kaplan-Meier curves by cohort", caption)

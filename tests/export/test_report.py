@@ -103,7 +103,8 @@ def test_report_bytes_do_not_depend_on_global_matplotlib_settings(default_run):
 
 @needs_browser
 def test_pooled_report_draws_survival_of_bulk_cohorts(tmp_path):
-    """Pooled bulk cohorts get one Kaplan-Meier panel per cohort with 10 or more deaths."""
+    """Pooled bulk cohorts get one Kaplan-Meier panel per cohort with 10 or more deaths, one
+    sample per patient (as the survival test counts them)."""
     from neurosig.export.report import SURVIVAL_SCORE
 
     from ..claims.bulk_inputs import simulated_cohort
@@ -116,6 +117,11 @@ def test_pooled_report_draws_survival_of_bulk_cohorts(tmp_path):
         if n == 12:
             t["os_event"] = [1.0] * 5 + [0.0] * 7
         rows.append(t)
+    # 7 patients with two samples each (a primary and its recurrence), all died: 14 samples
+    # but 7 deaths, so one sample per patient leaves this cohort out too
+    twice = simulated_cohort(7, 4).obs.assign(dataset="sim4", os_event=1.0)
+    twice[SURVIVAL_SCORE] = np.arange(7.0)
+    rows.append(pd.concat([twice, twice.assign(sample=twice["sample"].astype(str) + "_rec")]))
     samples = pd.concat(rows, ignore_index=True)
     html = render_report(None, evidence=None, sample_scores=samples, title="pooled")
     section = html[html.index('<section id="survival">') : html.index('<section id="patients">')]
