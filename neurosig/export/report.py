@@ -228,6 +228,62 @@ def _communication(adata: ad.AnnData) -> str:
     return "\n".join(parts)
 
 
+#: How a verdict reads in a sentence.
+_VERDICT_WORDS = {
+    "supported": "supported",
+    "contradicted": "contradicted (the effect goes the other way)",
+    "negligible": "no effect that matters",
+    "inconclusive": "inconclusive",
+}
+
+
+def _answer(row: pd.Series) -> str:
+    """One claim's plain-language answer from its pooled row: verdict, effect, n, caveats."""
+
+    def num(key: str) -> float:
+        value = pd.to_numeric(row.get(key), errors="coerce")
+        return float(value) if pd.notna(value) else float("nan")
+
+    kind = str(row.get("effect_type", "")).split(" (")[0].replace("_", " ")
+    units = "tumours" if row.get("data_type") in ("bulk", "multi_region") else "patients"
+    verdict = str(row["verdict"])
+    words = _VERDICT_WORDS.get(verdict, verdict)
+    text = (
+        f"<b>{html.escape(str(row['claim']))}</b> ({html.escape(str(row.get('data_type', 'single_cell')))}): "
+        f"{html.escape(str(row.get('statement', '')))}: "
+        f'<span class="{html.escape(verdict)}">{html.escape(words)}</span>'
+        f"; {kind} {num('effect'):+.2f} [{num('ci_low'):+.2f}, {num('ci_high'):+.2f}], "
+        f"q {num('qvalue'):.2g}, {int(num('n_patients')) if pd.notna(num('n_patients')) else 0} {units}."
+    )
+    caveats = []
+    adjusted = row.get("adjusted_for")
+    if isinstance(adjusted, str) and adjusted.startswith("per dataset"):
+        caveats.append("each dataset adjusted for the covariates it has (its row's adjusted_for)")
+    elif isinstance(adjusted, str) and adjusted and adjusted != "nan":
+        caveats.append(f"adjusted for {adjusted}")
+    raw = num("effect_unadjusted")
+    if pd.notna(raw):
+        caveats.append(f"unadjusted {raw:+.2f}")
+    proxy = row.get("proxy")
+    if isinstance(proxy, str) and proxy not in ("", "nan", "none"):
+        caveats.append(f"neural input read by proxy {proxy}")
+    reason = str(row.get("reason", ""))
+    if reason.startswith("one testable dataset"):
+        caveats.append(reason)
+    if caveats:
+        text += " Caveats: " + html.escape("; ".join(caveats)) + "."
+    return f"<li>{text}</li>"
+
+
+def _answers(evidence: pd.DataFrame) -> str:
+    """The plain-language answer per tested claim, from the pooled rows over all cohorts."""
+    pooled = evidence[(evidence["dataset"].astype(str) == "pooled") & evidence["verdict"].ne("not testable")]
+    if pooled.empty:
+        return ""
+    items = "".join(_answer(r) for _, r in pooled.iterrows())
+    return f'<h3>Answers, claim by claim</h3><ul class="answers">{items}</ul>'
+
+
 def _evidence(evidence: pd.DataFrame | None, per_patient: pd.DataFrame | None) -> str:
 
     if evidence is None:
@@ -243,6 +299,7 @@ def _evidence(evidence: pd.DataFrame | None, per_patient: pd.DataFrame | None) -
         parts.append(
             _figure(ax.figure, "verdict matrix", "Claims x datasets: colour = verdict, text = effect and n")
         )
+        parts.append(_answers(evidence))
     parts.append(_table(table, 400))
     for claim in evidence.loc[evidence["verdict"] != "not testable", "claim"].unique():
         ax = forest(evidence, claim, per_patient=per_patient)

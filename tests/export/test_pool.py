@@ -44,6 +44,13 @@ def test_two_datasets_pool(default_run, tmp_path):
     html = paths["report.html"].read_text()
     assert '<section id="evidence">' in html and '<section id="summary">' not in html
     assert 'alt="verdict matrix"' in html  # several datasets: the matrix opens the evidence section
+    # then a plain-language answer per tested claim, from its pooled row
+    start = html.index('<ul class="answers">')
+    answers = html[start : html.index("</ul>", start)]
+    tested = pooled[pooled["verdict"] != "not testable"]
+    assert answers.count("<li>") == len(tested) > 0
+    for claim, row in tested.iterrows():
+        assert f"<b>{claim}</b>" in answers and f"{row['effect']:+.2f} [" in answers
     assert set(evidence["data_type"]) == {"single_cell"}
     prov = json.loads(paths["provenance.json"].read_text())
     assert set(prov["run_provenance_sha256"]) == {default_run.name, second.name}
