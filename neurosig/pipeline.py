@@ -352,15 +352,6 @@ def communicate_cells(
     _record(adata, seed=seed, n_perms=n_perms)
     if is_bulk(adata):
         return  # no cells, no cell-cell communication
-    if _keys.record(adata).get("value_type") == "centred_log":
-        text = (
-            "communication not inferred: the values are centred per gene (value_type centred_log), "
-            "so a ligand's or receptor's mean expression has no meaning (it can be negative). "
-            "Give linear or log-normalised values for communication"
-        )
-        notice(adata, text)
-        _keys.store(adata)[_keys.COMMUNICATION] = {"not_run": text}
-        return
     try:
         try:
             communicate(

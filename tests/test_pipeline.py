@@ -62,6 +62,12 @@ def test_communication_is_not_inferred_on_centred_values(tirosh):
     with pytest.warns(UserWarning, match="centred per gene"):
         communicate_cells(adata, n_perms=20)
     assert "centred per gene" in _keys.record(adata)[_keys.COMMUNICATION]["not_run"]
+    # the refusal lives in tl.communicate itself: the Python API and the CLI meet it too
+    from neurosig.errors import InputDataError
+    from neurosig.tl import communicate
+
+    with pytest.raises(InputDataError, match="centred per gene"):
+        communicate(adata, "cell_type", n_perms=20)
 
 
 def test_cells_markers_cannot_annotate_stay_unknown(tirosh):

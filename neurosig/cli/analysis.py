@@ -11,7 +11,6 @@ from .. import _keys
 from .._atomic import atomic_path
 from .._provenance import file_hash
 from ..claims import check_independent, data_type_of, pool_evidence
-from ..errors import InputDataError
 from ..export.communication import write_communication_run
 from ..export.evidence import write_evidence_run
 from ..pipeline import communicate_cells
@@ -130,12 +129,6 @@ def communicate_cmd(
 ):
     """Ligand-receptor communication; INPUT is a dataset id or a harmonised .h5ad."""
     adata = _read_input(input_)
-    if _keys.record(adata).get("value_type") == "centred_log":
-        raise InputDataError(
-            f"{input_} holds values centred per gene (centred_log): mean expression of a ligand or "
-            "receptor has no meaning on them (it can be negative). Communication needs linear or "
-            "log-normalised values; harmonise the uncentred data instead."
-        )
     communicate(
         adata,
         groupby,

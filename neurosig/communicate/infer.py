@@ -72,7 +72,8 @@ def communicate(
     Parameters
     ----------
     adata
-        Harmonised cells x genes (log-normalised ``X``).
+        Harmonised cells x genes (log-normalised ``X``; values centred per gene, value type
+        ``centred_log``, are refused).
     groupby
         ``.obs`` column of the groups that send and receive.
     sample_key
@@ -91,6 +92,12 @@ def communicate(
     The table over all cells. With ``inplace`` everything is also stored in
     ``adata.uns["neurosig"]["communication"]``.
     """
+    if layer is None and _keys.record(adata).get(_keys.VALUE_TYPE) == "centred_log":
+        raise InputDataError(
+            "the values are centred per gene (value_type centred_log), so a ligand's or receptor's "
+            "mean expression has no meaning (it can be negative). Communication needs linear or "
+            "log-normalised values: harmonise the uncentred data instead."
+        )
     kwargs["layer"] = layer
     kwargs["seed"] = seed
     table = add_axis_columns(cellphonedb(adata, groupby, **kwargs))
