@@ -53,14 +53,7 @@ def _pool_unadjusted(rows: pd.DataFrame, is_rho: bool) -> dict:
     if not (np.isfinite(z).all() and np.isfinite(se).all() and (se > 0).all()):
         return {}
     res = stats.random_effects(z, se**2)
-    f = np.tanh if is_rho else (lambda v: v)
-    return {
-        "effect_unadjusted": float(f(res.estimate)),
-        "ci_low_unadjusted": float(f(res.ci_low)),
-        "ci_high_unadjusted": float(f(res.ci_high)),
-        "pvalue_unadjusted": res.pvalue,
-        "z_unadjusted": res.estimate,
-    }
+    return {**res.fields(rho=is_rho, suffix="_unadjusted"), "z_unadjusted": res.estimate}
 
 
 def pool_estimates(ok: pd.DataFrame, first: dict, alpha: float = 0.05) -> dict:
@@ -96,15 +89,11 @@ def pool_estimates(ok: pd.DataFrame, first: dict, alpha: float = 0.05) -> dict:
         return {"verdict": "not testable", "reason": "no dataset gave an estimate with a standard error"}
     res = stats.random_effects(usable["z"].astype(float), usable["z_se"].astype(float) ** 2)
     is_rho = str(first["effect_type"]).startswith("spearman")
-    f = np.tanh if is_rho else (lambda v: v)
     out.update(_pool_unadjusted(usable, is_rho))
     return {
         **out,
         "effect_type": str(usable["effect_type"].iloc[0]) + " (pooled over datasets)",
-        "effect": float(f(res.estimate)),
-        "ci_low": float(f(res.ci_low)),
-        "ci_high": float(f(res.ci_high)),
-        "pvalue": res.pvalue,
+        **res.fields(rho=is_rho),
         "tau2": res.tau2,
         "i2": res.i2,
         "z": res.estimate,

@@ -32,6 +32,20 @@ class Pooled:
     i2: float
     k: int
 
+    def fields(self, *, rho: bool = True, suffix: str = "") -> dict[str, float]:
+        """The evidence row's ``effect``, ``ci_low``, ``ci_high``, ``pvalue`` (each + ``suffix``).
+
+        ``rho``: the pool is on the Fisher z scale and is read back as rho (tanh);
+        otherwise the scale is the effect's own (log-odds, log hazard ratio).
+        """
+        f = np.tanh if rho else float
+        return {
+            f"effect{suffix}": float(f(self.estimate)),
+            f"ci_low{suffix}": float(f(self.ci_low)),
+            f"ci_high{suffix}": float(f(self.ci_high)),
+            f"pvalue{suffix}": self.pvalue,
+        }
+
 
 def spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Spearman rho and its two-sided p; NaN when either side is constant."""

@@ -111,14 +111,8 @@ def run(ctx: Context, cid: str, c: dict, xg, yg) -> dict:
     return {
         "effect_type": "spearman_rho (pooled within-patient"
         + (f", adjusted for {', '.join(cov_names)})" if cov_names else ")"),
-        "effect": float(np.tanh(pooled.estimate)),
-        "ci_low": float(np.tanh(pooled.ci_low)),
-        "ci_high": float(np.tanh(pooled.ci_high)),
-        "pvalue": pooled.pvalue,
-        "effect_unadjusted": float(np.tanh(pooled_raw.estimate)),
-        "ci_low_unadjusted": float(np.tanh(pooled_raw.ci_low)),
-        "ci_high_unadjusted": float(np.tanh(pooled_raw.ci_high)),
-        "pvalue_unadjusted": pooled_raw.pvalue,
+        **pooled.fields(),
+        **pooled_raw.fields(suffix="_unadjusted"),
         "adjusted_for": ", ".join(cov_names),
         "n_patients": len(ok_adj),
         "n_patients_dropped": dropped,

@@ -84,14 +84,8 @@ def run(ctx: Context, cid: str, c: dict, xg, yg) -> dict:
         "effect_type": "spearman_rho (partial, within tumours, pooled)"
         if k
         else "spearman_rho (within tumours, pooled)",
-        "effect": float(np.tanh(res.estimate)),
-        "ci_low": float(np.tanh(res.ci_low)),
-        "ci_high": float(np.tanh(res.ci_high)),
-        "pvalue": res.pvalue,
-        "effect_unadjusted": float(np.tanh(raw.estimate)),
-        "ci_low_unadjusted": float(np.tanh(raw.ci_low)),
-        "ci_high_unadjusted": float(np.tanh(raw.ci_high)),
-        "pvalue_unadjusted": raw.pvalue,
+        **res.fields(),
+        **raw.fields(suffix="_unadjusted"),
         "adjusted_for": ", ".join(used) if k else "nothing (raw)",
         "n_patients": n_pat,
         "n_patients_dropped": len(short),
