@@ -46,9 +46,6 @@ class Profiles:
     library: dict  # technology -> type -> (log_mean, log_sd)
     provenance: dict
 
-    def column_of(self, cell_type: str, state: str | None = None) -> str:
-        return f"malignant_{state}" if cell_type == "malignant" else cell_type
-
 
 def _raise_markers(base: pd.Series, genes: list[str]) -> pd.Series:
     level = float(np.quantile(base[base > 0], MARKER_QUANTILE))
