@@ -27,6 +27,9 @@ from .errors import InputDataError
 #: The lock file inside a folder being written.
 LOCK_NAME = ".neurosig.lock"
 
+#: The harmonised matrix of an atlas run, on disk while the run reads it (removed at its end).
+MATRIX_FILE = ".neurosig-matrix.h5ad"
+
 #: Paths (relative, ``fnmatch`` patterns) that neurosig writes into a run folder.
 OWN_PATTERNS = (
     "provenance.json",
@@ -51,6 +54,7 @@ OWN_PATTERNS = (
     "communication_dotplot.png",
     "axis_diagram.png",
     "forest/*.png",
+    MATRIX_FILE,
     ".*.part",  # a temporary file of an interrupted write (neurosig._atomic)
     LOCK_NAME,
 )

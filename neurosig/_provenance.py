@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -48,12 +49,23 @@ def package_versions(packages: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, 
 
 
 def file_hash(path: str | Path, algorithm: str = "sha256", chunk: int = 1 << 20) -> str:
-    """Hex digest of a file, read in chunks."""
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+    """Hex digest of a file, read in chunks.
+
+    Remembered for the process by path, size and modification time: a run hashes its
+    input (an atlas of tens of GB takes a minute) once, not at each place that records it.
+    """
+    st = os.stat(path)
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, algorithm)
+    if key not in _HASHES:
+        h = hashlib.new(algorithm)
+        with open(path, "rb") as fh:
+            while block := fh.read(chunk):
+                h.update(block)
+        _HASHES[key] = h.hexdigest()
+    return _HASHES[key]
+
+
+_HASHES: dict[tuple, str] = {}
 
 
 def to_plain(obj: Any) -> Any:

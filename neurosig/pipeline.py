@@ -22,11 +22,12 @@ file is written under a temporary name and renamed when complete.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ import pandas as pd
 
 from . import _keys
 from ._atomic import atomic_path
-from ._outdir import own_folder
+from ._outdir import MATRIX_FILE, own_folder
 from ._provenance import file_hash
 from ._scale import keep_matrix
 from .annotate import NEFTEL_STATES, needs_annotation
@@ -65,6 +66,7 @@ def harmonise(
     symbol_column: str | None = None,
     map_ensembl: bool = False,
     write_cells: bool | None = True,
+    stream_to: str | Path | None = None,
 ) -> ad.AnnData:
     """Stage *harmonise*: a manifest dataset or a user h5ad in neurosig's schema.
 
@@ -74,6 +76,8 @@ def harmonise(
     :func:`neurosig.datasets.load_h5ad`. ``write_cells`` (as :func:`run`'s; default ``True``:
     keep everything) decides whether a user h5ad's counts layer is kept: ``None`` keeps it up
     to 100,000 cells, and above (an atlas) holds one matrix instead of two (``neurosig._scale``).
+    ``stream_to``: for such an atlas (counts not kept), harmonise chunk by chunk into this
+    h5ad and return it backed (:mod:`neurosig.datasets.streamed`; the matrix stays on disk).
     """
     if input is not None and dataset is not None:
         raise InputDataError("Give either a dataset id (--dataset) or an input h5ad (--input), not both.")
@@ -83,6 +87,7 @@ def harmonise(
                 "--input needs --patient-key (the .obs column naming each cell's patient) or, for a "
                 "single-sample file, --patient NAME."
             )
+        keep = keep_matrix(h5ad_n_obs(input), write_cells)
         adata = load_h5ad(
             input,
             patient_key=patient_key or None,
@@ -93,7 +98,8 @@ def harmonise(
             dataset_id=name or Path(input).stem,
             symbol_column=symbol_column,
             map_ensembl=map_ensembl,
-            keep_counts=keep_matrix(h5ad_n_obs(input), write_cells),
+            keep_counts=keep,
+            stream_to=None if keep else stream_to,
         )
         source: dict[str, Any] = {"input": str(input), "sha256": file_hash(input)}
     else:
@@ -191,7 +197,7 @@ def run(
     start = time.perf_counter()
     check_n_perms(n_perms)
     say = _progress(progress, len(STAGES) + 1)
-    with own_folder(out, keep=WORKFLOW_FILES):
+    with own_folder(out, keep=WORKFLOW_FILES), _matrix_file(out) as matrix_file:
         with say("harmonise"):
             adata = harmonise(
                 dataset=dataset,
@@ -205,6 +211,7 @@ def run(
                 symbol_column=symbol_column,
                 map_ensembl=map_ensembl,
                 write_cells=write_cells,
+                stream_to=matrix_file,
             )
         stages = stages_for(adata)
         say.total = len(stages) + 2
@@ -213,10 +220,27 @@ def run(
                 STAGES[name](adata, seed=seed, n_perms=n_perms, progress=progress)
         with say("export"):
             written = write_run(adata, out, started=start, write_cells=write_cells)
+        if adata.isbacked:
+            adata.file.close()
     if progress:
         hint = " (open report.html)" if "report.html" in written else ""
         print(f"neurosig: {len(written)} files in {Path(out).resolve()}{hint}", file=sys.stderr)
     return written
+
+
+@contextlib.contextmanager
+def _matrix_file(out: str | Path) -> Iterator[Path]:
+    """Where an atlas run keeps its harmonised matrix on disk (:data:`MATRIX_FILE`); removed at the end.
+
+    Only a run above :data:`neurosig._scale.ATLAS_CELLS` that does not write the matrix
+    to ``cells.h5ad`` writes it (the other runs hold the matrix in memory). It needs free
+    disk for one copy of the log-normalised matrix: 8 bytes per non-zero.
+    """
+    path = Path(out) / MATRIX_FILE
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 class _progress:

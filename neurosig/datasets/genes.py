@@ -87,46 +87,58 @@ def fraction_mouse_like(names) -> float:
     return sum(bool(_MOUSE_RE.match(n)) for n in names) / max(len(names), 1)
 
 
-def _merge_columns(adata: ad.AnnData, new_names: pd.Index) -> ad.AnnData:
-    """Sum columns of X and every layer that share a name in ``new_names``."""
+def merge_plan(var: pd.DataFrame, new_names: pd.Index) -> tuple[sp.csr_matrix, pd.DataFrame]:
+    """How columns sharing a name in ``new_names`` are summed: an indicator matrix and the new ``var``.
+
+    ``X @ indicator`` sums them (row by row, so a matrix gives the same values whole or
+    in chunks of cells); the new ``var`` keeps each name's first row, with the merged
+    ``gene_ids`` joined by ``;``.
+    """
     codes, uniques = pd.factorize(new_names)
     indicator = sp.csr_matrix(
         (np.ones(len(codes), dtype=np.float32), (np.arange(len(codes)), codes)),
         shape=(len(codes), len(uniques)),
     )
-
-    def merge(mat):
-        if sp.issparse(mat):
-            return sp.csr_matrix(mat @ indicator, dtype=np.float32)
-        return np.asarray(mat @ indicator, dtype=np.float32)
-
     first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
-    var = adata.var.iloc[first].copy()
-    if "gene_ids" in var:
+    out = var.iloc[first].copy()
+    if "gene_ids" in out:
         joined = (
-            pd.Series(adata.var["gene_ids"].astype(str).to_numpy())
+            pd.Series(var["gene_ids"].astype(str).to_numpy())
             .groupby(codes)
             .agg(lambda s: ";".join(dict.fromkeys(s)))
         )
-        var["gene_ids"] = joined.to_numpy()
-    var.index = pd.Index(uniques)
-    out = ad.AnnData(X=merge(adata.X), obs=adata.obs, var=var, uns=adata.uns, obsm=adata.obsm)
+        out["gene_ids"] = joined.to_numpy()
+    out.index = pd.Index(uniques)
+    return indicator, out
+
+
+def merge(mat, indicator: sp.csr_matrix):
+    """Sum the columns of ``mat`` as :func:`merge_plan`'s ``indicator`` says (float32)."""
+    if sp.issparse(mat):
+        return sp.csr_matrix(mat @ indicator, dtype=np.float32)
+    return np.asarray(mat @ indicator, dtype=np.float32)
+
+
+def _merge_columns(adata: ad.AnnData, new_names: pd.Index) -> ad.AnnData:
+    """Sum columns of X and every layer that share a name in ``new_names``."""
+    indicator, var = merge_plan(adata.var, new_names)
+    out = ad.AnnData(X=merge(adata.X, indicator), obs=adata.obs, var=var, uns=adata.uns, obsm=adata.obsm)
     for key, layer in adata.layers.items():
-        out.layers[key] = merge(layer)
+        out.layers[key] = merge(layer, indicator)
     return out
 
 
-def harmonise_genes(
+def harmonised_gene_names(
     adata: ad.AnnData,
     *,
     symbol_column: str | None = None,
     map_ensembl: bool = False,
     rename_aliases: bool = True,
-) -> tuple[ad.AnnData, dict]:
-    """Bring ``var_names`` to current human symbols and merge duplicates.
+) -> tuple[pd.Index, dict]:
+    """Current human symbols for ``var_names`` (repeated where columns will be merged), and a report.
 
-    Must be called on linear-scale values (counts, TPM, CPM), because duplicates
-    are merged by summing.
+    Reads ``adata.var`` only (never the matrix; may add ``var["gene_ids"]``), so a
+    matrix streamed from disk gets the names of an in-memory one.
 
     Parameters
     ----------
@@ -142,7 +154,7 @@ def harmonise_genes(
 
     Returns
     -------
-    The harmonised AnnData and a report (counts and examples of every change).
+    The new name of every column and a report (counts and examples of every change).
     """
     names = pd.Index([str(n).strip().strip("'\"") for n in adata.var_names])
     if (names == "").any():
@@ -210,7 +222,29 @@ def harmonise_genes(
     dup = names[names.duplicated(keep=False)]
     report["merged_duplicates"] = int(dup.nunique())
     report["duplicate_examples"] = sorted(set(dup))[:20]
-    if dup.empty:
+    return names, report
+
+
+def harmonise_genes(
+    adata: ad.AnnData,
+    *,
+    symbol_column: str | None = None,
+    map_ensembl: bool = False,
+    rename_aliases: bool = True,
+) -> tuple[ad.AnnData, dict]:
+    """Bring ``var_names`` to current human symbols and merge duplicates.
+
+    Must be called on linear-scale values (counts, TPM, CPM), because duplicates
+    are merged by summing. The names and the report are :func:`harmonised_gene_names`'.
+
+    Returns
+    -------
+    The harmonised AnnData and a report (counts and examples of every change).
+    """
+    names, report = harmonised_gene_names(
+        adata, symbol_column=symbol_column, map_ensembl=map_ensembl, rename_aliases=rename_aliases
+    )
+    if not names.has_duplicates:
         adata = adata.copy() if adata.is_view else adata
         adata.var_names = names
     else:

@@ -90,16 +90,74 @@ def _blocks(data: np.ndarray):
         yield flat[a : a + _BLOCK]
 
 
-def _non_integer(data: np.ndarray) -> tuple[int, float | None]:
-    """How many values are not integers (beyond 1e-3), and the first of them."""
-    n, first = 0, None
-    for block in _blocks(data):
-        frac = np.abs(block - np.round(block)) > 1e-3
-        k = int(frac.sum())
-        if k and first is None:
-            first = float(block[frac][0])
-        n += k
-    return n, first
+@dataclass
+class ValueStats:
+    """What the value checks need to know of a matrix, gathered block by block (or chunk by chunk)."""
+
+    size: int = 0
+    non_finite: int = 0
+    vmin: float = np.inf
+    vmax: float = -np.inf
+    non_integer: int = 0
+    first_non_integer: float | None = None
+    inexact: bool = False  # some value is not exactly an integer (value-type detection)
+
+    def add(self, data: np.ndarray) -> ValueStats:
+        """Add the values ``data`` (any shape) to the statistics; returns ``self``."""
+        for block in _blocks(np.asarray(data)):
+            self.size += block.size
+            finite = np.isfinite(block)
+            n_bad = int(block.size - finite.sum())
+            self.non_finite += n_bad
+            self.inexact = self.inexact or bool(n_bad)
+            ok = block[finite] if n_bad else block
+            if ok.size == 0:
+                continue
+            self.vmin = min(self.vmin, float(ok.min()))
+            self.vmax = max(self.vmax, float(ok.max()))
+            off = np.abs(ok - np.round(ok))
+            frac = off > 1e-3
+            k = int(frac.sum())
+            if k and self.first_non_integer is None:
+                self.first_non_integer = float(ok[frac][0])
+            self.non_integer += k
+            self.inexact = self.inexact or bool(off.max() > 0)
+        return self
+
+    def check(self, value_type: str, source: str) -> None:
+        """Refuse values that cannot be of ``value_type`` (NaN, negatives, wrong scale)."""
+        vt = VALUE_TYPES[value_type]
+        if self.size == 0:
+            return
+        if self.non_finite:
+            raise InputDataError(
+                f"{source}: {self.non_finite} NaN or infinite expression values. "
+                "Remove or impute them before loading (neurosig never guesses missing values)."
+            )
+        if value_type == "centred_log":
+            return
+        if self.vmin < 0:
+            raise InputDataError(
+                f"{source}: negative values (min {self.vmin:.3g}) but the data is declared "
+                f"{vt.description}. Declare value_type 'centred_log' for centred data."
+            )
+        if vt.is_log and self.vmax > 50:
+            raise InputDataError(
+                f"{source}: declared {vt.description} but the largest value is {self.vmax:.4g}, which "
+                "is linear-scale. Declare value_type 'counts', 'tpm' or 'cpm'."
+            )
+        if value_type == "counts" and self.non_integer:
+            raise InputDataError(
+                f"{source}: declared raw counts but {self.non_integer} values are not integers "
+                f"(e.g. {self.first_non_integer:.4g}); this is normalised data. Declare value_type "
+                "'tpm', 'cpm' or 'log1p_cp10k' to match it."
+            )
+        if not vt.is_log and self.vmax <= 20 and self.non_integer:
+            raise InputDataError(
+                f"{source}: declared {vt.description} but every value is <= {self.vmax:.3g} and "
+                "non-integer: this looks log-transformed. Declare value_type 'log2_tpm10' or "
+                "'log1p_cp10k'."
+            )
 
 
 def check_values(mat, value_type: str, source: str) -> None:
@@ -107,44 +165,7 @@ def check_values(mat, value_type: str, source: str) -> None:
 
     The values are read in blocks, so the checks hold no full-size temporary.
     """
-    vt = VALUE_TYPES[value_type]
-    data = _data(mat)
-    if data.size == 0:
-        return
-    bad = sum(int((~np.isfinite(b)).sum()) for b in _blocks(data))
-    if bad:
-        raise InputDataError(
-            f"{source}: {bad} NaN or infinite expression values. "
-            "Remove or impute them before loading (neurosig never guesses missing values)."
-        )
-    if value_type == "centred_log":
-        return
-    vmin = float(data.min())
-    if vmin < 0:
-        raise InputDataError(
-            f"{source}: negative values (min {vmin:.3g}) but the data is declared "
-            f"{vt.description}. Declare value_type 'centred_log' for centred data."
-        )
-    vmax = float(data.max())
-    if vt.is_log and vmax > 50:
-        raise InputDataError(
-            f"{source}: declared {vt.description} but the largest value is {vmax:.4g}, which "
-            "is linear-scale. Declare value_type 'counts', 'tpm' or 'cpm'."
-        )
-    if value_type == "counts":
-        n, first = _non_integer(data)
-        if n:
-            raise InputDataError(
-                f"{source}: declared raw counts but {n} values are not integers "
-                f"(e.g. {first:.4g}); this is normalised data. Declare value_type "
-                "'tpm', 'cpm' or 'log1p_cp10k' to match it."
-            )
-    if not vt.is_log and vmax <= 20 and _non_integer(data)[0]:
-        raise InputDataError(
-            f"{source}: declared {vt.description} but every value is <= {vmax:.3g} and "
-            "non-integer: this looks log-transformed. Declare value_type 'log2_tpm10' or "
-            "'log1p_cp10k'."
-        )
+    ValueStats().add(_data(mat)).check(value_type, source)
 
 
 def _positive_per_row(mat) -> np.ndarray:
@@ -287,6 +308,108 @@ def map_cell_types(
     return pd.Series(out, index=labels.index), unmapped
 
 
+def harmonised_obs(
+    obs: pd.DataFrame, schema: dict[str, Any], dataset_id: str, strict_labels: bool
+) -> tuple[pd.DataFrame, list[str]]:
+    """The schema's ``.obs`` (without ``n_genes``, ``total_linear``) and the unmapped author labels.
+
+    Row by row from the author ``obs``: the same cells give the same table, whether the
+    matrix is in memory or streamed from disk.
+    """
+    patient = resolve_field(obs, schema.get("patient"), "patient")
+    sample = resolve_field(obs, schema.get("sample"), "sample")
+    region = resolve_field(obs, schema.get("region"), "region")
+    author = resolve_field(obs, schema.get("cell_type_author"), "cell_type_author")
+    if patient is None:
+        raise InputDataError(f"{dataset_id}: no patient field; name the patient column.")
+    # a missing id written out as text ('nan' from astype(str), 'NA' from R) is still missing
+    missing = patient.isna() | patient.str.strip().str.lower().isin(MISSING_TEXT).fillna(False)
+    if missing.any():
+        seen = sorted(set(patient[missing].dropna().astype(str)))
+        raise InputDataError(
+            f"{dataset_id}: {int(missing.sum())} cells have no patient id"
+            + (f" (written as {seen})" if seen else "")
+            + "; the patient is the unit of replication and cannot be missing. Fill in the "
+            "patient of these cells, or drop them, before loading."
+        )
+    if author is None:
+        author = pd.Series(pd.NA, index=obs.index, dtype="string")
+    states = schema.get("malignant_states", {})
+    exact = {**(schema.get("cell_type_map") or {}), **{lab: "malignant" for lab in states}}
+    cell_type, unmapped = map_cell_types(author, exact, schema.get("cell_type_patterns"), strict_labels)
+    state = author.map(lambda v: states.get(v, NONE), na_action="ignore").fillna(NONE)
+    malignant = cell_type.map(lambda t: vocabulary()[t]["malignant"]).astype("boolean")
+    if "malignant" in schema:
+        spec = schema["malignant"]
+        col = obs[spec["column"]].astype("string")
+        malignant = pd.Series(pd.NA, index=obs.index, dtype="boolean")
+        malignant[col.isin(spec.get("true", []))] = True
+        malignant[col.isin(spec.get("false", []))] = False
+
+    keep = [c for c in schema.get("keep_obs", []) if c in obs]
+    new_obs = pd.DataFrame(index=obs.index)
+    new_obs["dataset"] = dataset_id
+    new_obs["patient"] = patient.astype(str)
+    region = (region.fillna(NONE) if region is not None else pd.Series(NONE, index=obs.index)).astype(str)
+    if sample is None:
+        sample = patient.astype(str).where(region == NONE, patient.astype(str) + "_" + region)
+    new_obs["sample"] = sample.astype(str)
+    new_obs["region"] = region
+    new_obs["cell_type"] = pd.Categorical(cell_type, categories=list(vocabulary()))
+    new_obs["cell_type_author"] = author.astype(str).where(author.notna(), "NA")
+    new_obs["lineage"] = cell_type.map(lineage_of).astype(str)
+    new_obs["malignant"] = malignant
+    new_obs["state_author"] = state.astype(str)
+    for c in keep:
+        new_obs[f"author_{c}"] = obs[c].to_numpy()
+    for c in ("dataset", "patient", "sample", "region", "cell_type_author", "lineage", "state_author"):
+        new_obs[c] = new_obs[c].astype("category")
+    return new_obs, unmapped
+
+
+def harmonise_record(
+    new_obs: pd.DataFrame,
+    value_type: str,
+    *,
+    in_place: bool,
+    gene_report: dict,
+    schema: dict[str, Any],
+    dataset_id: str,
+    unmapped: list[str],
+) -> dict[str, Any]:
+    """``.uns["neurosig"]`` of a harmonised dataset (before the caller's provenance)."""
+    vt = VALUE_TYPES[value_type]
+    empty = int((new_obs["total_linear"] == 0).sum())
+    transform = (
+        f"X = log1p(x / sum(x) * {TARGET_SUM:g}) per cell, x = linear values in layers['{vt.layer}']"
+        if vt.layer is not None and not in_place
+        else f"X = log1p(x / sum(x) * {TARGET_SUM:g}) per cell of the counts (not kept: an atlas run)"
+        if in_place
+        else "X = centred log values as published (not invertible)"
+    )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "dataset_id": dataset_id,
+        "value_type": value_type,
+        "value_type_description": vt.description,
+        "transform": transform,
+        "target_sum": TARGET_SUM,
+        "linear_layer": vt.layer if not in_place else None,
+        "genes": gene_report,
+        "cells": {
+            "n_cells": int(len(new_obs)),
+            "n_patients": int(new_obs["patient"].nunique()),
+            "n_samples": int(new_obs["sample"].nunique()),
+            "regions": sorted(new_obs["region"].unique().tolist()),
+            "labels_other": {k: v for k, v in (schema.get("label_notes") or {}).items()},
+            "empty_cells": empty,
+            "unmapped_labels": unmapped,
+            "cell_type_counts": {k: int(v) for k, v in new_obs["cell_type"].value_counts().items() if v},
+        },
+        "versions": package_versions(),
+    }
+
+
 def harmonise(
     adata: ad.AnnData,
     *,
@@ -361,55 +484,7 @@ def harmonise(
             )
         gene_report = {"n_input_genes": int(adata.n_vars), "note": "centred data: names kept"}
 
-    patient = resolve_field(obs, schema.get("patient"), "patient")
-    sample = resolve_field(obs, schema.get("sample"), "sample")
-    region = resolve_field(obs, schema.get("region"), "region")
-    author = resolve_field(obs, schema.get("cell_type_author"), "cell_type_author")
-    if patient is None:
-        raise InputDataError(f"{dataset_id}: no patient field; name the patient column.")
-    # a missing id written out as text ('nan' from astype(str), 'NA' from R) is still missing
-    missing = patient.isna() | patient.str.strip().str.lower().isin(MISSING_TEXT).fillna(False)
-    if missing.any():
-        seen = sorted(set(patient[missing].dropna().astype(str)))
-        raise InputDataError(
-            f"{dataset_id}: {int(missing.sum())} cells have no patient id"
-            + (f" (written as {seen})" if seen else "")
-            + "; the patient is the unit of replication and cannot be missing. Fill in the "
-            "patient of these cells, or drop them, before loading."
-        )
-    if author is None:
-        author = pd.Series(pd.NA, index=obs.index, dtype="string")
-    states = schema.get("malignant_states", {})
-    exact = {**(schema.get("cell_type_map") or {}), **{lab: "malignant" for lab in states}}
-    cell_type, unmapped = map_cell_types(author, exact, schema.get("cell_type_patterns"), strict_labels)
-    state = author.map(lambda v: states.get(v, NONE), na_action="ignore").fillna(NONE)
-    malignant = cell_type.map(lambda t: vocabulary()[t]["malignant"]).astype("boolean")
-    if "malignant" in schema:
-        spec = schema["malignant"]
-        col = obs[spec["column"]].astype("string")
-        malignant = pd.Series(pd.NA, index=obs.index, dtype="boolean")
-        malignant[col.isin(spec.get("true", []))] = True
-        malignant[col.isin(spec.get("false", []))] = False
-
-    keep = [c for c in schema.get("keep_obs", []) if c in obs]
-    new_obs = pd.DataFrame(index=obs.index)
-    new_obs["dataset"] = dataset_id
-    new_obs["patient"] = patient.astype(str)
-    region = (region.fillna(NONE) if region is not None else pd.Series(NONE, index=obs.index)).astype(str)
-    if sample is None:
-        sample = patient.astype(str).where(region == NONE, patient.astype(str) + "_" + region)
-    new_obs["sample"] = sample.astype(str)
-    new_obs["region"] = region
-    new_obs["cell_type"] = pd.Categorical(cell_type, categories=list(vocabulary()))
-    new_obs["cell_type_author"] = author.astype(str).where(author.notna(), "NA")
-    new_obs["lineage"] = cell_type.map(lineage_of).astype(str)
-    new_obs["malignant"] = malignant
-    new_obs["state_author"] = state.astype(str)
-    for c in keep:
-        new_obs[f"author_{c}"] = obs[c].to_numpy()
-    for c in ("dataset", "patient", "sample", "region", "cell_type_author", "lineage", "state_author"):
-        new_obs[c] = new_obs[c].astype("category")
-
+    new_obs, unmapped = harmonised_obs(obs, schema, dataset_id, strict_labels)
     mat, var = work.X, work.var
     new_obs["n_genes"] = _positive_per_row(mat)
     new_obs["total_linear"] = np.asarray(mat.sum(axis=1)).ravel().astype(np.float64)
@@ -421,35 +496,15 @@ def harmonise(
     out = ad.AnnData(X=x, obs=new_obs, var=var)
     if vt.layer is not None and not in_place:
         out.layers[vt.layer] = sp.csr_matrix(mat, dtype=np.float32)
-    empty = int((new_obs["total_linear"] == 0).sum())
-    transform = (
-        f"X = log1p(x / sum(x) * {TARGET_SUM:g}) per cell, x = linear values in layers['{vt.layer}']"
-        if vt.layer is not None and not in_place
-        else f"X = log1p(x / sum(x) * {TARGET_SUM:g}) per cell of the counts (not kept: an atlas run)"
-        if in_place
-        else "X = centred log values as published (not invertible)"
+    record = harmonise_record(
+        new_obs,
+        value_type,
+        in_place=in_place,
+        gene_report=gene_report,
+        schema=schema,
+        dataset_id=dataset_id,
+        unmapped=unmapped,
     )
-    record = {
-        "schema_version": SCHEMA_VERSION,
-        "dataset_id": dataset_id,
-        "value_type": value_type,
-        "value_type_description": vt.description,
-        "transform": transform,
-        "target_sum": TARGET_SUM,
-        "linear_layer": vt.layer if not in_place else None,
-        "genes": gene_report,
-        "cells": {
-            "n_cells": int(out.n_obs),
-            "n_patients": int(new_obs["patient"].nunique()),
-            "n_samples": int(new_obs["sample"].nunique()),
-            "regions": sorted(new_obs["region"].unique().tolist()),
-            "labels_other": {k: v for k, v in (schema.get("label_notes") or {}).items()},
-            "empty_cells": empty,
-            "unmapped_labels": unmapped,
-            "cell_type_counts": {k: int(v) for k, v in new_obs["cell_type"].value_counts().items() if v},
-        },
-        "versions": package_versions(),
-    }
     record.update(provenance or {})
     out.uns[_keys.UNS] = to_plain(record)
     return out

@@ -26,7 +26,8 @@ from .fetch import available_offline, fetch_file, verified_sha256
 from .harmonise import harmonise
 from .manifest import Manifest, get_manifest
 from .parsers import run_parser
-from .parsers.h5ad import h5ad_layers, h5ad_raw_has_more_genes
+from .parsers.h5ad import h5ad_layers, h5ad_n_vars, h5ad_raw_has_more_genes
+from .streamed import harmonise_streamed, matrix_group
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +221,32 @@ def load(
     )
 
 
+def _schema(patient_key, patient, label_key, sample_key) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "patient": {"column": patient_key} if patient_key is not None else {"value": str(patient)}
+    }
+    if label_key:
+        schema["cell_type_author"] = {"column": label_key}
+    if sample_key:
+        schema["sample"] = {"column": sample_key}
+    return schema
+
+
+def _no_counts(path: Path) -> str:
+    return (
+        f"{path}: X is not integer counts and no layers['counts'] exists. Say what the "
+        "values are with value_type (--value-type): tpm, cpm, log2_tpm10, "
+        "log1p_cp10k or centred_log."
+    )
+
+
+def _empty_notice(n: int, ids: pd.Index) -> str:
+    return (
+        f"dropped {n} cells with no expression at all (e.g. {', '.join(map(str, ids[:3]))}): "
+        "they cannot be typed or scored and would count in n_cells"
+    )
+
+
 def load_h5ad(
     path: str | Path,
     *,
@@ -233,6 +260,7 @@ def load_h5ad(
     map_ensembl: bool = False,
     patient: str | None = None,
     keep_counts: bool = True,
+    stream_to: str | Path | None = None,
 ) -> ad.AnnData:
     """Load a user's own h5ad into the harmonised schema.
 
@@ -271,6 +299,11 @@ def load_h5ad(
     keep_counts
         Keep the counts in ``.layers["counts"]``; ``False`` holds one matrix (``X``)
         instead of two (an atlas run; see :func:`~neurosig.datasets.harmonise.harmonise`).
+    stream_to
+        Harmonise chunk by chunk of cells into this h5ad and return it opened
+        ``backed="r"`` (:mod:`~neurosig.datasets.streamed`: the matrix never in memory; the
+        counts are not kept). Applies to raw counts stored as CSR; other files load in
+        memory as without it.
     """
     path = Path(path)
     if (patient_key is None) == (patient is None):
@@ -279,56 +312,18 @@ def load_h5ad(
             "for a single-sample file, by a name (patient, --patient), one of the two."
         )
     notices: list[str] = []
-    matrix = "X"
     # .raw when it holds more genes than X (an HVG subset); else the counts layer, else X.
     # Only the matrix used is read (not X and every layer).
     if layer is None and h5ad_raw_has_more_genes(path):
-        adata = run_parser("h5ad", {"h5ad": path})
-        raw, matrix = adata.raw, "raw"
-        notices.append(
-            f"read .raw ({raw.n_vars:,} genes) instead of X ({adata.n_vars:,} genes, a subset): "
-            "signatures need every gene measured; value_type describes .raw"
-        )
-        adata = ad.AnnData(X=raw.X, obs=adata.obs, var=raw.var)
+        matrix = "raw"
     else:
         layers = h5ad_layers(path)
         if layer is None and "counts" in layers:
             layer = "counts"
-        if layer is not None:
-            if layer not in layers:
-                raise InputDataError(f"{path}: no layer {layer!r}; layers are {layers}.")
-            adata = run_parser("h5ad", {"h5ad": path}, {"layer": layer})
-            adata = ad.AnnData(X=adata.X, obs=adata.obs, var=adata.var)
-        else:
-            adata = run_parser("h5ad", {"h5ad": path})
-    if value_type is None:
-        data = adata.X.data if sp.issparse(adata.X) else np.asarray(adata.X)
-        if layer == "counts" or (data.size and np.isfinite(data).all() and (data == np.round(data)).all()):
-            value_type = "counts"
-        else:
-            raise InputDataError(
-                f"{path}: X is not integer counts and no layers['counts'] exists. Say what the "
-                "values are with value_type (--value-type): tpm, cpm, log2_tpm10, "
-                "log1p_cp10k or centred_log."
-            )
-    totals = np.asarray(abs(adata.X).sum(axis=1)).ravel()
-    empty = totals == 0
-    if empty.all():
-        raise InputDataError(f"{path}: every cell has only zero values; this is not expression data.")
-    if empty.any():
-        examples = ", ".join(map(str, adata.obs_names[empty][:3]))
-        notices.append(
-            f"dropped {int(empty.sum())} cells with no expression at all (e.g. {examples}): "
-            "they cannot be typed or scored and would count in n_cells"
-        )
-        adata = adata[~empty].copy()
-    schema: dict[str, Any] = {
-        "patient": {"column": patient_key} if patient_key is not None else {"value": str(patient)}
-    }
-    if label_key:
-        schema["cell_type_author"] = {"column": label_key}
-    if sample_key:
-        schema["sample"] = {"column": sample_key}
+        if layer is not None and layer not in layers:
+            raise InputDataError(f"{path}: no layer {layer!r}; layers are {layers}.")
+        matrix = layer or "X"
+    schema = _schema(patient_key, patient, label_key, sample_key)
     did = dataset_id or path.stem
     provenance = {
         "dataset": {
@@ -338,21 +333,69 @@ def load_h5ad(
             "patient": patient or "",
             "label_key": label_key or "",
             "sample_key": sample_key or "",
-            "layer": layer or matrix,
+            "layer": matrix,
         },
         "files": {path.name: file_hash(path)},
     }
-    out = harmonise(
-        adata,
-        dataset_id=did,
-        value_type=value_type,
-        schema=schema,
-        provenance=provenance,
-        strict_labels=False,
-        symbol_column=symbol_column,
-        map_ensembl=map_ensembl,
-        keep_counts=keep_counts,
-    )
+    if matrix == "raw":
+        n_raw, n_x = h5ad_n_vars(path, "raw"), h5ad_n_vars(path, "X")
+        notices.append(
+            f"read .raw ({n_raw:,} genes) instead of X ({n_x:,} genes, a subset): "
+            "signatures need every gene measured; value_type describes .raw"
+        )
+    streamable = value_type in (None, "counts") and matrix_group(path, matrix) is not None
+    if stream_to is not None and streamable:
+        out, empty_ids = harmonise_streamed(
+            path,
+            stream_to,
+            matrix=matrix,
+            dataset_id=did,
+            value_type=value_type,
+            schema=schema,
+            provenance=provenance,
+            symbol_column=symbol_column,
+            map_ensembl=map_ensembl,
+            no_counts_message=_no_counts(path),
+        )
+        if len(empty_ids):
+            notices.append(_empty_notice(len(empty_ids), empty_ids))
+        n_empty = len(empty_ids)
+    else:
+        if matrix == "raw":
+            adata = run_parser("h5ad", {"h5ad": path})
+            adata = ad.AnnData(X=adata.raw.X, obs=adata.obs, var=adata.raw.var)
+        elif layer is not None:
+            adata = run_parser("h5ad", {"h5ad": path}, {"layer": layer})
+            adata = ad.AnnData(X=adata.X, obs=adata.obs, var=adata.var)
+        else:
+            adata = run_parser("h5ad", {"h5ad": path})
+        if value_type is None:
+            data = adata.X.data if sp.issparse(adata.X) else np.asarray(adata.X)
+            if layer == "counts" or (
+                data.size and np.isfinite(data).all() and (data == np.round(data)).all()
+            ):
+                value_type = "counts"
+            else:
+                raise InputDataError(_no_counts(path))
+        totals = np.asarray(abs(adata.X).sum(axis=1)).ravel()
+        empty = totals == 0
+        if empty.all():
+            raise InputDataError(f"{path}: every cell has only zero values; this is not expression data.")
+        if empty.any():
+            notices.append(_empty_notice(int(empty.sum()), adata.obs_names[empty]))
+            adata = adata[~empty].copy()
+        n_empty = int(empty.sum())
+        out = harmonise(
+            adata,
+            dataset_id=did,
+            value_type=value_type,
+            schema=schema,
+            provenance=provenance,
+            strict_labels=False,
+            symbol_column=symbol_column,
+            map_ensembl=map_ensembl,
+            keep_counts=keep_counts,
+        )
     record = out.uns["neurosig"]
     unmapped = list(record["cells"].get("unmapped_labels", []))
     if unmapped:
@@ -375,7 +418,7 @@ def load_h5ad(
         warnings.warn(f"{did}: {text}.", UserWarning, stacklevel=2)
     if notices:
         record["notices"] = notices
-    record["cells"]["empty_cells_dropped"] = int(empty.sum())
+    record["cells"]["empty_cells_dropped"] = n_empty
     return out
 
 

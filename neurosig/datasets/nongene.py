@@ -39,9 +39,20 @@ def shares(mat, mask: np.ndarray) -> dict[str, float]:
 
     ``mat`` is cells x features on a linear scale.
     """
+    total, part = row_parts(mat, mask)
+    return share_summary(total, part)
+
+
+def row_parts(mat, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's total and the part of it in the masked columns (float64; row by row)."""
     total = np.asarray(mat.sum(axis=1), dtype=np.float64).ravel()
     sub = mat[:, np.flatnonzero(mask)]
     part = np.asarray(sub.sum(axis=1), dtype=np.float64).ravel() if sp.issparse(sub) else sub.sum(axis=1)
+    return total, np.asarray(part, dtype=np.float64)
+
+
+def share_summary(total: np.ndarray, part: np.ndarray) -> dict[str, float]:
+    """Median and largest share ``part / total`` over the rows (rows with no total count 0)."""
     frac = np.divide(part, total, out=np.zeros_like(total), where=total > 0)
     if frac.size == 0:
         return {"median_share": 0.0, "max_share": 0.0}
@@ -63,7 +74,12 @@ def refuse_non_gene_rows(mat, var_names, source: str) -> None:
     mask = is_non_gene(var_names)
     if not mask.any():
         return
-    share = shares(mat, mask)
+    refuse_non_gene_share(shares(mat, mask), var_names, source)
+
+
+def refuse_non_gene_share(share: dict[str, float], var_names, source: str) -> None:
+    """Raise when :func:`shares` says the summary rows hold more than the rules allow."""
+    mask = is_non_gene(var_names)
     limit = non_gene_rules()["max_share"]
     if share["median_share"] > limit:
         names = [str(n) for n, m in zip(var_names, mask, strict=True) if m]

@@ -32,6 +32,7 @@ import pandas as pd
 import yaml
 
 from .. import _keys
+from .._h5ad_writer import StreamingH5ad
 from .._progress import progress as progress_bar
 from .._provenance import package_versions
 from .._resources import signatures_dir
@@ -43,7 +44,6 @@ from ..knowledge.vocabulary import lineage_of, vocabulary
 from ._nb import sample_nb
 from ._params import CELL_TYPES, MALIGNANT_STATES, SimParams
 from ._profiles import library_params, load_profiles
-from ._writer import StreamingH5ad
 
 log = logging.getLogger(__name__)
 _TABLE, _PATIENT, _CHUNK, _REGION = 0, 1, 2, 3

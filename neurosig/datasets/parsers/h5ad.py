@@ -39,6 +39,16 @@ def h5ad_raw_has_more_genes(path: str | Path) -> bool:
         raise ParseError(f"{path}: not a readable h5ad file ({err}); it may be truncated.") from None
 
 
+def h5ad_n_vars(path: str | Path, matrix: str = "X") -> int:
+    """The number of genes of ``X`` (or of ``.raw`` with ``matrix="raw"``), read from the var index."""
+    try:
+        with h5py.File(path, "r") as f:
+            var = f["raw"]["var"] if matrix == "raw" else f["var"]
+            return int(var[var.attrs.get("_index", "_index")].shape[0])
+    except (OSError, KeyError) as err:
+        raise ParseError(f"{path}: not a readable h5ad file ({err}); it may be truncated.") from None
+
+
 def h5ad_n_obs(path: str | Path) -> int:
     """The number of cells of an h5ad, read from its ``obs`` index without loading anything else."""
     try:
