@@ -12,6 +12,12 @@ wall seconds and the peak RSS seen while it ran. The machine's load average befo
 after is recorded (timings on a shared machine are noisy). Writes
 ``benchmarks/results/scale_<cells>.json`` and prints a Markdown table.
 
+With ``--equal-cells N`` (default 20,000) it then draws a seeded subset of N cells of the
+atlas (streamed, row by row) and runs it twice, in memory (``--write-cells``) and along the
+atlas path (``--no-write-cells``: harmonised to disk and read back in chunks), and compares
+every table, figure and the report byte for byte and the per-cell results of
+``cells.h5ad`` exactly (``equal_subset`` in the JSON).
+
 Usage::
 
     NEUROSIG_MIRRORS=../shared/data python benchmarks/bench_scale.py --n-cells 200000
@@ -32,6 +38,9 @@ import threading
 import time
 from pathlib import Path
 
+import anndata as ad
+import h5py
+import numpy as np
 import psutil
 
 STAGE = re.compile(r"^\[(\d+)/(\d+)\] (\w+) (\.\.\.|done in)")
@@ -88,6 +97,40 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> dict:
     return {"stages": stages, "wall_seconds": round(wall, 1), "peak_rss_mb": round(state["overall"] / 2**20)}
 
 
+def write_subset(atlas: Path, out: Path, n: int, seed: int) -> None:
+    """A seeded subset of ``n`` cells of ``atlas`` (counts only), read row block by row block."""
+    from anndata.io import read_elem, sparse_dataset
+
+    from neurosig._h5ad_writer import StreamingH5ad
+
+    with h5py.File(atlas, "r") as f:
+        key = "layers/counts" if "layers" in f and "counts" in f["layers"] else "X"
+        matrix = sparse_dataset(f[key])
+        rows = np.sort(np.random.default_rng(seed).choice(matrix.shape[0], size=n, replace=False))
+        obs, var = read_elem(f["obs"]).iloc[rows], read_elem(f["var"])
+        with StreamingH5ad(out, obs, var) as writer:
+            for a in range(0, n, 2000):
+                writer.append(matrix[rows[a : a + 2000]])
+
+
+def compare_runs(a: Path, b: Path) -> dict:
+    """Files of two runs compared byte for byte (not provenance, cells.h5ad); cells.h5ad's results exactly."""
+    skip = {"provenance.json", "cells.h5ad"}
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file() and p.name not in skip)
+    differ = [str(f) for f in files if not (b / f).exists() or (a / f).read_bytes() != (b / f).read_bytes()]
+    full, atlas = ad.read_h5ad(a / "cells.h5ad"), ad.read_h5ad(b / "cells.h5ad")
+    obsm_differ = [
+        k for k in full.obsm if not np.array_equal(np.asarray(full.obsm[k]), np.asarray(atlas.obsm[k]))
+    ]
+    return {
+        "files_compared": len(files),
+        "files_differ": differ,
+        "obsm_differ": obsm_differ,
+        "obs_equal": bool(full.obs.equals(atlas.obs)),
+        "matrix_only_in_memory_run": full.X is not None and atlas.X is None,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-cells", type=int, default=200_000)
@@ -98,6 +141,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more `neurosig run` options")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--equal-cells", type=int, default=20_000, help="0: skip the equality check")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="neurosig_scale_"))
@@ -109,7 +153,8 @@ def main() -> None:
         t0 = time.perf_counter()
         subprocess.run(
             [*neurosig, "simulate", "--out", str(atlas), "--n-cells", str(args.n_cells), "--n-patients",
-             str(args.n_patients), "--technology", "tenx", "--seed", str(args.seed), "--no-progress"],
+             str(args.n_patients), "--technology", "tenx", "--seed", str(args.seed), "--no-progress",
+             "--counts-only"],
             check=True, env=env,
         )  # fmt: skip
         record["simulate_seconds"] = round(time.perf_counter() - t0, 1)
@@ -119,6 +164,20 @@ def main() -> None:
         "--out", str(work / "run"), "--seed", str(args.seed), "--n-perms", str(args.n_perms), *args.extra,
     ]  # fmt: skip
     record["run"] = run_measured(cmd, env)
+    if args.equal_cells:
+        subset = work / "subset.h5ad"
+        write_subset(atlas, subset, args.equal_cells, args.seed)
+        runs = {}
+        for name, flag in (("memory", "--write-cells"), ("atlas", "--no-write-cells")):
+            runs[name] = work / f"subset_{name}"
+            subprocess.run(
+                [*neurosig, "run", "--input", str(subset), "--patient-key", "patient", "--label-key",
+                 "cell_type", "--out", str(runs[name]), "--seed", str(args.seed), "--n-perms",
+                 str(args.n_perms), flag],
+                check=True, env=env, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        record["equal_subset"] = {"cells": args.equal_cells, **compare_runs(runs["memory"], runs["atlas"])}
+        print(json.dumps(record["equal_subset"]))
     record["load_after"] = os.getloadavg()
     record["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform()}
     out = Path(args.out or Path(__file__).parent / "results" / f"scale_{args.n_cells}.json")

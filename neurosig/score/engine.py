@@ -25,7 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .. import _keys
-from .._matrix import LazyH5ad, check_scale, iter_chunks
+from .._matrix import LazyH5ad, RowSubset, check_scale, iter_chunks
 from .._provenance import to_plain
 from ..datasets.genes import fraction_mouse_like
 from ..errors import InputDataError
@@ -362,8 +362,40 @@ def _detected(adata, layer, chunk_size, progress) -> np.ndarray:
     return detected
 
 
+def _on_disk(adata) -> tuple | None:
+    """The file behind a matrix read from disk (path, size, modification time), else None."""
+    path = getattr(adata, "filename", None) or getattr(adata, "path", None)
+    if not getattr(adata, "isbacked", False) or path is None or isinstance(adata, RowSubset):
+        return None
+    st = Path(path).stat()
+    return str(Path(path).resolve()), st.st_size, st.st_mtime_ns
+
+
+_STATS: dict[tuple, dict[str, np.ndarray]] = {}
+"""Gene means of matrices on disk (read-only files), so a run reads them once, not per stage."""
+
+
 def _gene_stats(adata, layer, tf, linear_layer, chunk_size, needs, progress) -> dict[str, np.ndarray]:
-    """Per-gene means of the scored matrix (and of the linear layer for ``tirosh``), one pass."""
+    """Per-gene means of the scored matrix (and of the linear layer for ``tirosh``), one pass.
+
+    For a file on disk (a backed AnnData, :class:`~neurosig._matrix.LazyH5ad`) the means of
+    a plain read (no transform, no linear layer) are remembered for the process, keyed by
+    the file (with its size and modification time), the layer, the chunk size (the order
+    of the sums) and the scale checked: the score and test stages of an atlas run read
+    the matrix once for them.
+    """
+    disk = _on_disk(adata) if tf is None and linear_layer is None else None
+    key = (*disk, layer, chunk_size, needs) if disk is not None else None
+    if key in _STATS:
+        return dict(_STATS[key])
+    stats = _gene_means(adata, layer, tf, linear_layer, chunk_size, needs, progress)
+    if key is not None:
+        _STATS.clear()  # one file at a time: a run reads one matrix
+        _STATS[key] = stats
+    return dict(stats)
+
+
+def _gene_means(adata, layer, tf, linear_layer, chunk_size, needs, progress) -> dict[str, np.ndarray]:
     total = np.zeros(adata.n_vars)
     checked = False
     for _a, _b, block in iter_chunks(adata, layer, chunk_size, progress, "gene statistics"):

@@ -78,6 +78,31 @@ def test_disk_backed_equals_in_memory(tirosh, tmp_path):
     )
 
 
+def test_gene_means_of_a_file_are_read_once(tirosh, tmp_path, monkeypatch):
+    """Scoring a backed file twice reads its gene statistics once (the score and test stages of an
+    atlas run); the second scores are identical, and a rewritten file is read again."""
+    from neurosig.score import engine
+
+    path = tmp_path / "t.h5ad"
+    tirosh.write_h5ad(path)
+    passes = []
+    real = engine._gene_means
+    monkeypatch.setattr(engine, "_gene_means", lambda *a, **k: passes.append(1) or real(*a, **k))
+    backed = ad.read_h5ad(path, backed="r")
+    first = score(backed, IDS[:3], seed=0, min_coverage=0.1, key_added="a")
+    again = score(backed, IDS[3:], seed=0, min_coverage=0.1, key_added="b")
+    assert len(passes) == 1
+    np.testing.assert_array_equal(
+        again.to_numpy(), score(tirosh, IDS[3:], seed=0, min_coverage=0.1, key_added="c").to_numpy()
+    )
+    score(tirosh, IDS[:3], seed=0, min_coverage=0.1)  # in memory: never remembered
+    assert len(passes) == 3
+    backed.file.close()
+    tirosh[:100].copy().write_h5ad(path)
+    score(ad.read_h5ad(path, backed="r"), IDS[:3], seed=0, min_coverage=0.1)
+    assert len(passes) == 4 and first.shape[0] == tirosh.n_obs
+
+
 def test_low_coverage_refused_never_scored_on_nothing(tirosh):
     with pytest.raises(InputDataError, match="refused for low coverage.*NOT_A_GENE"):
         score(tirosh, {"ghost": ["NOT_A_GENE", "ALSO_NOT", "GFAP"]})
