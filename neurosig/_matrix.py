@@ -158,3 +158,26 @@ def check_scale(first: sp.csr_matrix, needs: str) -> None:
             f"{data.max():.0f}); this method expects log-normalised values. Score .X of a "
             "harmonised dataset (neurosig.datasets.load) or run sc.pp.normalize_total + sc.pp.log1p."
         )
+
+
+def only_columns(
+    adata, keep: np.ndarray, layer: str | None = None, chunk_size: int = 20_000
+) -> sp.csr_matrix:
+    """X (or a layer) in memory with only the columns in ``keep`` stored, read in chunks of cells.
+
+    The matrix keeps its shape (every gene a column, so names and positions are those of
+    the data) and each kept value its dtype and place; the other columns are empty. A
+    step that reads a few hundred genes of an atlas on disk holds those, not the matrix.
+    """
+    keep = np.asarray(keep, dtype=bool)
+    parts = []
+    for _a, _b, block in iter_chunks(adata, layer, chunk_size):
+        sel = keep[block.indices]
+        counts = np.bincount(
+            np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))[sel], minlength=block.shape[0]
+        )
+        indptr = np.concatenate([[0], np.cumsum(counts)])
+        parts.append(sp.csr_matrix((block.data[sel], block.indices[sel], indptr), shape=block.shape))
+    if not parts:
+        return sp.csr_matrix((0, adata.n_vars), dtype=np.float32)
+    return sp.vstack(parts, format="csr")

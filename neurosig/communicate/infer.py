@@ -26,13 +26,16 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
+from .._matrix import only_columns
 from .._provenance import h5ad_safe, to_plain
 from ..datasets.manifest import get_manifest
 from ..errors import InputDataError
+from ..knowledge.axis import load_axis
 from .ampar import cp_ampar_fractions
 from .axis import add_axis_columns
 from .by_sample import cellphonedb_by_sample
 from .cellphonedb import cellphonedb
+from .resources import load_resource
 
 GLUTAMATE_AMPAR = ("Glutamate", ("GRIA1", "GRIA2", "GRIA3", "GRIA4"))
 
@@ -100,6 +103,10 @@ def communicate(
         )
     kwargs["layer"] = layer
     kwargs["seed"] = seed
+    store_in = adata
+    if getattr(adata, "isbacked", False) and isinstance(adata, ad.AnnData):
+        adata = _needed_genes(adata, kwargs.get("resource", "cellphonedb_v5"), layer)
+        kwargs["layer"] = layer = None
     table = add_axis_columns(cellphonedb(adata, groupby, **kwargs))
     try:
         cp = cp_ampar_fractions(adata, groupby, layer=layer)
@@ -126,9 +133,26 @@ def communicate(
         record["skipped_groups_by_sample"] = to_plain(per.attrs["skipped_groups"])
         record["groups_by_sample"] = to_plain(per.attrs["groups_by_sample"])
     if inplace:
-        store = _keys.store(adata)
+        store = _keys.store(store_in)
         store["communication"] = {k: h5ad_safe(v) for k, v in record.items()}
     return table
+
+
+def _needed_genes(adata: ad.AnnData, resource: str | pd.DataFrame, layer: str | None) -> ad.AnnData:
+    """An in-memory AnnData holding only the resource's and the AMPAR subunits' values, read in one pass.
+
+    For a backed atlas: the communication step reads those genes (about 5 % of a 10x
+    matrix's values) over and over (all cells, then each sample), so they are read from
+    disk once. Every gene keeps its column (the others are empty), so names, checks and
+    values are those of the whole matrix and the results are identical.
+    """
+    res = load_resource(resource)
+    spec = load_axis()["calcium_permeable_ampar"]
+    genes = {g for e in pd.concat([res["ligand"], res["receptor"]]) for g in str(e).split("_")}
+    genes |= {*spec["permeable_subunits"], spec["impermeable_subunit"]}
+    keep = pd.Index(adata.var_names).isin(list(genes))
+    x = only_columns(adata, keep, layer)
+    return ad.AnnData(X=x, obs=adata.obs, var=pd.DataFrame(index=adata.var_names), uns=dict(adata.uns))
 
 
 def _resource_hashes(resource: str) -> dict[str, str]:

@@ -128,3 +128,34 @@ def test_communicate_stores_tables_in_uns_and_survives_h5ad(tirosh, tmp_path):
     back = ad.read_h5ad(tmp_path / "c.h5ad").uns["neurosig"]["communication"]
     assert len(back["table"]) == len(table)
     assert back["parameters"]["n_perms"] == 50
+
+
+@needs_mirror
+def test_communicate_on_a_backed_atlas_reads_its_genes_once_and_equals_in_memory(
+    tirosh, tmp_path, monkeypatch
+):
+    """A backed AnnData (an atlas run's matrix on disk): the resource and AMPAR genes are read in
+    one pass (not once for all cells and again per sample), and every table is identical."""
+    import importlib
+
+    from neurosig import _matrix
+
+    memory = tirosh.copy()
+    communicate(memory, sample_key="patient", n_perms=50)
+    tirosh.write_h5ad(tmp_path / "t.h5ad")
+    backed = ad.read_h5ad(tmp_path / "t.h5ad", backed="r")
+    reads = []
+    real = _matrix.iter_chunks
+    for module in ("neurosig._matrix", "neurosig.communicate.cellphonedb", "neurosig.communicate.ampar"):
+        monkeypatch.setattr(
+            importlib.import_module(module),
+            "iter_chunks",
+            lambda a, *k, **kw: reads.append(a.isbacked) or real(a, *k, **kw),
+        )
+    communicate(backed, sample_key="patient", n_perms=50)
+    assert reads.count(True) == 1 and len(reads) > 5  # one pass over the file, the rest in memory
+    want, got = memory.uns["neurosig"]["communication"], backed.uns["neurosig"]["communication"]
+    assert set(got) == set(want)
+    for key in ("table", "by_sample", "cp_ampar", "cp_ampar_by_sample"):
+        pd.testing.assert_frame_equal(got[key], want[key], obj=key)
+    assert got["skipped_samples"] == want["skipped_samples"]

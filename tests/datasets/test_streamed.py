@@ -78,7 +78,9 @@ def test_chunks_cover_every_row_once():
     indptr = np.cumsum([0, 5, 0, 50, 1, 1, 1, 30])
     bounds = chunk_rows(indptr, target_nnz=10)
     assert bounds[0][0] == 0 and bounds[-1][1] == len(indptr) - 1
-    assert all(b > a for a, b in bounds) and all(b1 == a2 for (_, b1), (a2, _) in zip(bounds, bounds[1:]))
+    assert all(b > a for a, b in bounds) and all(
+        b1 == a2 for (_, b1), (a2, _) in zip(bounds[:-1], bounds[1:], strict=True)
+    )
 
 
 def test_streamed_refuses_what_memory_refuses(tmp_path):
