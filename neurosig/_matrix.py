@@ -97,8 +97,13 @@ class RowSubset:
 
     @property
     def obs(self) -> pd.DataFrame:
-        """The selected cells' annotations."""
-        return self.parent.obs.iloc[self.rows]
+        """The selected cells' annotations, categories they do not use dropped (as in ``adata[cells]``)."""
+        if not hasattr(self, "_obs"):
+            obs = self.parent.obs.iloc[self.rows].copy()
+            for col in obs.columns[[isinstance(t, pd.CategoricalDtype) for t in obs.dtypes]]:
+                obs[col] = obs[col].cat.remove_unused_categories()
+            self._obs = obs
+        return self._obs
 
 
 def _source(adata: ad.AnnData, layer: str | None):
@@ -122,17 +127,15 @@ def iter_chunks(
 ) -> Iterator[tuple[int, int, sp.csr_matrix]]:
     """Row blocks of X (or a layer) as CSR (values keep their dtype), from memory or disk.
 
-    For a :class:`RowSubset`, blocks of its selected rows (``a``, ``b`` count those rows).
+    For a :class:`RowSubset`, blocks of its selected rows (``a``, ``b`` count those rows),
+    each read as spans of at most ``chunk_size`` consecutive parent rows (:func:`_rows_of`).
     """
     src = _source(adata, layer)
     n = adata.n_obs
     if isinstance(adata, RowSubset):
         for a in progress_bar(range(0, n, chunk_size), desc=desc, unit="chunk", disable=not progress):
             b = min(a + chunk_size, n)
-            block = src[adata.rows[a:b]]
-            if hasattr(block, "to_memory"):
-                block = block.to_memory()
-            yield a, b, sp.csr_matrix(block)
+            yield a, b, _rows_of(src, adata.rows[a:b], chunk_size)
         return
     in_memory_csr = isinstance(src, sp.csr_matrix) and src.has_canonical_format
     for a in progress_bar(range(0, n, chunk_size), desc=desc, unit="chunk", disable=not progress):
@@ -140,10 +143,59 @@ def iter_chunks(
         if in_memory_csr:
             yield a, b, _row_block(src, a, b)
             continue
-        block = src[a:b]
-        if hasattr(block, "to_memory"):
-            block = block.to_memory()
-        yield a, b, sp.csr_matrix(block)
+        yield a, b, _read(src, a, b)
+
+
+def _read(src, a: int, b: int) -> sp.csr_matrix:
+    """Rows a:b of a matrix in memory or on disk, as CSR."""
+    block = src[a:b]
+    if hasattr(block, "to_memory"):
+        block = block.to_memory()
+    return sp.csr_matrix(block)
+
+
+def _rows_of(src, rows: np.ndarray, span: int) -> sp.csr_matrix:
+    """The sorted ``rows`` of ``src`` as CSR, read as slices of at most ``span`` consecutive rows.
+
+    On disk, a list of rows (``src[rows]``) is read row by row, and a slice in one
+    read: each slice from a selected row to the last selected row within ``span`` rows
+    is read and its selected rows kept. The result equals ``src[rows]``: the same rows,
+    their stored values in the same order.
+    """
+    in_memory_csr = isinstance(src, sp.csr_matrix) and src.has_canonical_format
+    parts, i = [], 0
+    while i < len(rows):
+        lo = int(rows[i])
+        j = int(np.searchsorted(rows, lo + span, side="left"))
+        hi = int(rows[j - 1]) + 1
+        block = _row_block(src, lo, hi) if in_memory_csr else _read(src, lo, hi)
+        parts.append(block if hi - lo == j - i else block[rows[i:j] - lo])
+        i = j
+    if not parts:
+        return sp.csr_matrix((0, src.shape[1]), dtype=src.dtype)
+    return parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
+
+
+def column_values(
+    adata: ad.AnnData, columns: list[int], layer: str | None = None, chunk_size: int = 10_000
+) -> np.ndarray:
+    """Some columns of X (or a layer), cells x columns as float64, read a row chunk at a time.
+
+    ``adata[:, gene].X`` of a backed AnnData reads the whole matrix; this reads
+    :func:`iter_chunks` blocks and keeps the columns (the same values, as float64).
+    """
+    out = np.zeros((adata.n_obs, len(columns)))
+    for a, b, block in iter_chunks(adata, layer, chunk_size):
+        out[a:b] = block[:, columns].toarray()
+    return out
+
+
+def genes_detected(adata: ad.AnnData, layer: str | None = None, chunk_size: int = 10_000) -> np.ndarray:
+    """Genes with a value above 0 per cell (``(X > 0).sum(1)``), read a row chunk at a time."""
+    out = np.zeros(adata.n_obs, dtype=np.int64)
+    for a, b, block in iter_chunks(adata, layer, chunk_size):
+        out[a:b] = np.asarray((block > 0).sum(axis=1)).ravel()
+    return out
 
 
 def check_scale(first: sp.csr_matrix, needs: str) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import warnings
 
 import anndata as ad
+import h5py
 import numpy as np
 import pytest
 
-from neurosig import pipeline
+from neurosig import _matrix, pipeline
+from neurosig.export import write_run
 from neurosig.sim import SimParams, simulate
 
 
@@ -20,16 +24,16 @@ def small_h5ad(tmp_path_factory):
     return path
 
 
-def test_atlas_path_equals_in_memory_path_to_the_last_digit(small_h5ad, tmp_path):
-    """write_cells=False takes every atlas choice on a small file (counts log-normalised in place,
-    not kept; Neftel modules on a RowSubset; claims in one batch; cells.h5ad without the matrix):
-    every table, figure and the report are byte-identical to the in-memory run's."""
-    runs = {}
+@pytest.fixture(scope="module")
+def runs(small_h5ad, tmp_path_factory):
+    """``neurosig run`` on the small file in memory (``write_cells=True``) and as an atlas (``False``)."""
+    out = {}
     for name, write_cells in (("memory", True), ("atlas", False)):
+        out[name] = tmp_path_factory.mktemp("runs") / name
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pipeline.run(
-                tmp_path / name,
+                out[name],
                 input=small_h5ad,
                 patient_key="patient",
                 label_key="cell_type",
@@ -37,7 +41,13 @@ def test_atlas_path_equals_in_memory_path_to_the_last_digit(small_h5ad, tmp_path
                 progress=False,
                 write_cells=write_cells,
             )
-        runs[name] = tmp_path / name
+    return out
+
+
+def test_atlas_path_equals_in_memory_path_to_the_last_digit(runs):
+    """write_cells=False takes every atlas choice on a small file (counts log-normalised in place,
+    not kept; Neftel modules on a RowSubset; claims in one batch; cells.h5ad without the matrix):
+    every table, figure and the report are byte-identical to the in-memory run's."""
     skip = {"provenance.json", "cells.h5ad"}
     files = sorted(p.relative_to(runs["memory"]) for p in runs["memory"].rglob("*") if p.is_file())
     compared = [f for f in files if f.name not in skip]
@@ -49,3 +59,57 @@ def test_atlas_path_equals_in_memory_path_to_the_last_digit(small_h5ad, tmp_path
     for key in full.obsm:
         np.testing.assert_array_equal(np.asarray(full.obsm[key]), np.asarray(atlas.obsm[key]), err_msg=key)
     assert full.obs.equals(atlas.obs)
+
+
+@contextlib.contextmanager
+def _x_read_in_chunks_only():
+    """Fail any read of X's stored values (h5py) outside ``neurosig._matrix._read``, which reads
+    one span of rows of at most a chunk: ``adata[:, gene].X``, ``X.to_memory()``, a view's
+    ``X`` or ``X[rows]`` would read the matrix (or a patient's rows) whole."""
+    read = h5py.Dataset.__getitem__
+
+    def guarded(self, *args, **kwargs):
+        if self.name in ("/X/data", "/X/indices"):
+            frame = sys._getframe(1)
+            while frame is not None and frame.f_code is not _matrix._read.__code__:
+                frame = frame.f_back
+            assert frame is not None, f"{self.name} read outside neurosig._matrix._read"
+        return read(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(h5py.Dataset, "__getitem__", guarded)
+        yield
+
+
+def test_stages_and_export_on_a_backed_anndata_equal_the_in_memory_run(small_h5ad, runs, tmp_path):
+    """Score, communicate, test and export on ``read_h5ad(path, backed="r")`` (X on disk, as the
+    streamed harmonise returns it), reading X a chunk of rows at a time only: every file is
+    byte-identical to the in-memory atlas run's (``write_cells=False``), and cells.h5ad holds the
+    same scores and cell annotations (its bytes differ: ``uns`` read back from an h5ad is
+    written in another order)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        harmonised = pipeline.harmonise(
+            input=small_h5ad, patient_key="patient", label_key="cell_type", progress=False, write_cells=False
+        )
+    assert not harmonised.isbacked
+    harmonised.write_h5ad(tmp_path / "harmonised.h5ad")
+    adata = ad.read_h5ad(tmp_path / "harmonised.h5ad", backed="r")
+    with _x_read_in_chunks_only(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for stage in pipeline.stages_for(adata):
+            pipeline.STAGES[stage](adata, seed=0, n_perms=20, progress=False)
+        write_run(adata, tmp_path / "backed", write_cells=False)
+        with pytest.raises(AssertionError, match="outside"):  # the guard sees a whole read
+            _ = adata[:, 0].X
+    memory, backed = runs["atlas"], tmp_path / "backed"
+    files = sorted(p.relative_to(memory) for p in memory.rglob("*") if p.is_file())
+    compared = [f for f in files if f.name not in ("provenance.json", "cells.h5ad")]
+    assert len(compared) >= 20 and {f.name for f in compared} >= {"patient_scores.csv", "report.html"}
+    differ = [f for f in compared if (memory / f).read_bytes() != (backed / f).read_bytes()]
+    assert differ == []
+    full, cells = ad.read_h5ad(memory / "cells.h5ad"), ad.read_h5ad(backed / "cells.h5ad")
+    assert cells.X is None and set(cells.obsm) == set(full.obsm) >= {"neurosig_score_genes", "neftel_modules"}
+    for key in full.obsm:
+        np.testing.assert_array_equal(np.asarray(full.obsm[key]), np.asarray(cells.obsm[key]), err_msg=key)
+    assert full.obs.equals(cells.obs)

@@ -25,3 +25,4 @@ class Context:
     controls: dict[str, list[str]] = field(default_factory=dict)
     drawn: dict[str, list[str]] = field(default_factory=dict)
     prescored: dict[str, tuple[np.ndarray, list[str], list[str]]] = field(default_factory=dict)
+    genes: dict[str, np.ndarray] = field(default_factory=dict)  # single genes' values (gene_values)

@@ -21,7 +21,7 @@ from ..knowledge import library
 from ..knowledge.signatures import Signature
 from ..score.engine import score
 from .context import Context, NotTestable
-from .variables import resolve_variable
+from .variables import gene_values, resolve_variable
 
 #: Histologies that count as glioblastoma for the subtype covariate (GlioVis and atlas spellings).
 GBM_NAMES = ("gbm", "glioblastoma", "gliosarcoma")
@@ -40,9 +40,7 @@ def sample_values(ctx: Context, name: str, genes: dict[str, float] | None, var: 
         raise NotTestable(f"{sorted(var)} has no per-sample value in bulk data (a fraction needs cells)")
     resolved = resolve_variable(ctx, name, genes, var)
     if "gene" in var:
-        col = a[:, next(iter(resolved))].X
-        vals = np.asarray(col.toarray() if hasattr(col, "toarray") else col).ravel().astype(float)
-        return pd.Series(vals, index=a.obs_names)
+        return pd.Series(gene_values(ctx, [next(iter(resolved))])[0], index=a.obs_names)
     key = ctx.settings.get("score_key", _keys.SSGSEA)
     sig = var.get("signature")
     if (

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _keys
+from .._matrix import column_values
 from ..communicate.by_sample import axis_strengths
 from ..datasets.genes import current_symbol
 from ..knowledge import library
@@ -123,8 +124,7 @@ def cell_values(
     a = ctx.adata
     resolved = resolve_variable(ctx, name, genes, var)
     if "gene" in var:
-        col = a[:, next(iter(resolved))].X
-        return np.asarray(col.toarray() if hasattr(col, "toarray") else col).ravel().astype(float)
+        return gene_values(ctx, [next(iter(resolved))])[0]
     if name not in ctx.scores:
         excluded = _excluded(a, exclude)
         ahead = ctx.prescored.pop(name, None)
@@ -136,6 +136,19 @@ def cell_values(
             values = batch.run()[name]
         ctx.scores[name], ctx.controls[name], ctx.drawn[name] = values, excluded, drawn
     return ctx.scores[name]
+
+
+def gene_values(ctx: Context, genes: list[str]) -> list[np.ndarray]:
+    """Each gene's values per cell (float), read from the matrix once for all and kept in ``ctx``.
+
+    The columns are streamed (:func:`neurosig._matrix.column_values`): ``adata[:, gene].X``
+    would read a backed matrix whole.
+    """
+    todo = sorted(set(genes) - set(ctx.genes))
+    if todo:
+        cols = column_values(ctx.adata, list(pd.Index(ctx.adata.var_names).get_indexer(todo)))
+        ctx.genes.update({g: cols[:, k].copy() for k, g in enumerate(todo)})
+    return [ctx.genes[g] for g in genes]
 
 
 def prescore(ctx: Context, items: list[tuple[str, dict]], scored: set[str]) -> None:
@@ -151,6 +164,7 @@ def prescore(ctx: Context, items: list[tuple[str, dict]], scored: set[str]) -> N
     batch = _batch(ctx)
     coverage = dict(ctx.coverage)
     pending: dict[str, tuple[list[str], list[str]]] = {}
+    single: list[str] = []  # the single-gene sides' genes, read in one pass
     for cid, c in items:
         if c.get("level") not in scored or c.get("testable", True) is False:
             continue
@@ -161,7 +175,13 @@ def prescore(ctx: Context, items: list[tuple[str, dict]], scored: set[str]) -> N
         x_drawn = None
         sides = (("x", xg, c["x"], other_side(yg)), ("y", yg, c["y"], other_side(xg)))
         for side, genes, var, exclude in sides:
-            if genes is None or "gene" in var:
+            if "gene" in var:
+                try:
+                    single += list(resolve_variable(ctx, f"{cid}:{side}", genes, var))
+                except NotTestable:
+                    pass
+                continue
+            if genes is None:
                 continue
             name = f"{cid}:{side}"
             if side == "y":
@@ -179,6 +199,8 @@ def prescore(ctx: Context, items: list[tuple[str, dict]], scored: set[str]) -> N
     ctx.coverage.update(coverage)
     for name, values in batch.run().items():
         ctx.prescored[name] = (values, *pending[name])
+    if single:
+        gene_values(ctx, single)
 
 
 def other_side(genes: dict | None) -> set[str]:

@@ -9,6 +9,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from .._matrix import RowSubset
 from ..errors import InputDataError
 from ..knowledge.axis import load_axis, on_axis_of
 from .axis import add_axis_columns
@@ -28,7 +29,9 @@ def cellphonedb_by_sample(
     two qualifying groups is skipped whole; both are listed in ``.attrs`` (never dropped
     silently), as are the groups tested in each sample (``groups_by_sample``: group ->
     cells), which tell an absent sender or receiver from an unexpressed pair.
-    Shuffles stay within a sample. ``qvalue`` is computed within each sample.
+    Shuffles stay within a sample. ``qvalue`` is computed within each sample. Each sample's
+    cells are read a chunk at a time (:class:`~neurosig._matrix.RowSubset`), never as a copy:
+    a view of a backed AnnData would read a sample's rows all at once.
     """
     if sample_key not in adata.obs:
         raise InputDataError(
@@ -37,7 +40,7 @@ def cellphonedb_by_sample(
     tables, skipped_groups, skipped_samples, groups_by_sample = [], {}, {}, {}
     samples = adata.obs[sample_key].astype(str)
     for sample in sorted(samples.unique()):
-        sub = adata[(samples == sample).to_numpy()]
+        sub = RowSubset(adata, (samples == sample).to_numpy())
         try:
             t = cellphonedb(sub, groupby, **kwargs)
         except InputDataError as err:

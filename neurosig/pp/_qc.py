@@ -6,6 +6,8 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from .._matrix import genes_detected
+
 
 def summary_table(adata: ad.AnnData) -> pd.DataFrame:
     """Cells per patient x cell type (rows: patients; columns: every type seen; no cell dropped).
@@ -31,7 +33,7 @@ def qc_table(adata: ad.AnnData) -> pd.DataFrame:
     """Per patient and cell type: cells, and genes detected per cell (median, 5th/95th percentile).
 
     Uses ``obs["n_genes"]`` written by :func:`neurosig.datasets.harmonise`; computes it
-    from ``X`` when absent.
+    from ``X`` when absent (a row chunk at a time: ``X`` may be backed).
 
     Parameters
     ----------
@@ -40,7 +42,7 @@ def qc_table(adata: ad.AnnData) -> pd.DataFrame:
     """
     obs = adata.obs.copy()
     if "n_genes" not in obs:
-        obs["n_genes"] = np.asarray((adata.X > 0).sum(axis=1)).ravel()
+        obs["n_genes"] = genes_detected(adata)
     grouped = obs.groupby(["dataset", "patient", "cell_type"], observed=True)["n_genes"]
     out = grouped.agg(
         n_cells="size",

@@ -97,7 +97,7 @@ def score(
     adata
         Cells x genes: in memory, backed, or the path of an h5ad, which is streamed
         chunk by chunk without loading anything but names (results are returned, and in
-        ``frame.attrs["neurosig"]``).
+        ``frame.attrs["neurosig"]``). An AnnData, backed or not, gets them in ``.obsm``.
     signatures
         ``None`` (the whole library), ids, a GMT/YAML path, a dict or Signature objects.
         Sets below ``min_coverage`` are refused: with explicit signatures this raises,
@@ -183,7 +183,7 @@ def score(
         params=method_kwargs,
     )
     frame = pd.DataFrame(out, index=obs_names, columns=ids)
-    if not adata.isbacked:
+    if isinstance(adata, ad.AnnData):  # backed too (obsm in memory); not a LazyH5ad or RowSubset
         adata.obsm[key_added] = frame
     record = {
         "method": method,

@@ -51,8 +51,12 @@ def score_summary(
             )
         keep = adata.obs["cell_type"].astype(str).isin(cell_types).to_numpy()
         scores, obs = scores[keep], obs[keep]
-    long = scores.join(obs).melt(id_vars=list(groupby), var_name="signature", value_name="score")
-    out = long.groupby([*groupby, "signature"], observed=True)["score"].agg(
-        n_cells="size", mean="mean", median="median"
-    )
+    # grouped wide (cells x signatures), then stacked: a long table of cells x signatures rows,
+    # each with its group's names, would take gigabytes at a million cells
+    grouped = scores.groupby([obs[g] for g in groupby], observed=True)
+    sigs = sorted(scores.columns)  # the long table's order: groups, then signatures sorted
+    stats = {name: getattr(grouped, name)()[sigs].stack(future_stack=True) for name in ("mean", "median")}
+    out = pd.DataFrame(stats)
+    out.index = out.index.set_names([*groupby, "signature"])
+    out.insert(0, "n_cells", grouped.size().reindex(out.index.droplevel(-1)).to_numpy())
     return out.reset_index()
