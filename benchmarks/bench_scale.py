@@ -113,15 +113,18 @@ def write_subset(atlas: Path, out: Path, n: int, seed: int) -> None:
                 writer.append(matrix[rows[a : a + 2000]])
 
 
+def _same(x: np.ndarray, y: np.ndarray) -> bool:
+    """Equal arrays, NaN equal to NaN (cells without a Neftel state have NaN modules)."""
+    return x.shape == y.shape and np.array_equal(x, y, equal_nan=x.dtype.kind == "f")
+
+
 def compare_runs(a: Path, b: Path) -> dict:
     """Files of two runs compared byte for byte (not provenance, cells.h5ad); cells.h5ad's results exactly."""
     skip = {"provenance.json", "cells.h5ad"}
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file() and p.name not in skip)
     differ = [str(f) for f in files if not (b / f).exists() or (a / f).read_bytes() != (b / f).read_bytes()]
     full, atlas = ad.read_h5ad(a / "cells.h5ad"), ad.read_h5ad(b / "cells.h5ad")
-    obsm_differ = [
-        k for k in full.obsm if not np.array_equal(np.asarray(full.obsm[k]), np.asarray(atlas.obsm[k]))
-    ]
+    obsm_differ = [k for k in full.obsm if not _same(np.asarray(full.obsm[k]), np.asarray(atlas.obsm[k]))]
     return {
         "files_compared": len(files),
         "files_differ": differ,
