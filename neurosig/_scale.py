@@ -23,3 +23,7 @@ def keep_matrix(n_cells: int, write_cells: bool | None) -> bool:
     (True, False, True)
     """
     return bool(write_cells) if write_cells is not None else n_cells <= ATLAS_CELLS
+
+
+SUBSAMPLE_CELLS = 50_000
+"""Cells an atlas without labels is embedded, clustered and copy-number profiled on (docs/scale.md)."""
