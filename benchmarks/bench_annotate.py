@@ -122,7 +122,7 @@ def main() -> None:
         simulate(path, n, args.n_patients)
         load_before = os.getloadavg()
         cmd = [sys.executable, __file__, "--child", str(path), "--subsample-cells", str(args.subsample_cells)]
-        out = subprocess.run([*cmd, "--seed", str(args.seed)], check=True, capture_output=True, text=True)
+        out = subprocess.run([*cmd, "--seed", str(args.seed)], check=True, stdout=subprocess.PIPE, text=True)
         run = json.loads(out.stdout.strip().splitlines()[-1])
         run["load_average_before"] = [round(x, 1) for x in load_before]
         run["load_average_after"] = [round(x, 1) for x in os.getloadavg()]

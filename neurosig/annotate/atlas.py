@@ -54,7 +54,7 @@ def allocate(sizes: np.ndarray, n_cells: int, min_per_patient: int = MIN_PER_PAT
     Examples
     --------
     >>> allocate(np.array([1000, 100, 5]), 200).tolist()
-    [165, 30, 5]
+    [163, 32, 5]
     """
     sizes = np.asarray(sizes, dtype=np.int64)
     if n_cells >= sizes.sum():

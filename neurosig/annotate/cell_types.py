@@ -1,6 +1,6 @@
 """Cell types from marker signatures, resolved per cluster of a standard scanpy embedding.
 
-1. A standard embedding on ``X`` (log-normalised): highly variable genes, PCA, a
+1. A standard embedding on ``X`` (log-normalised): highly variable genes, PCA, an exact
    neighbourhood graph and Leiden clusters (seeded).
 2. Every marker signature of ``signatures/annotation.yaml`` is scored with the engine
    (``score_genes``); a term's score is the highest of its sets' scores (control-
@@ -80,7 +80,10 @@ def embedding(
         sc.pp.highly_variable_genes(work, n_top_genes=min(n_top_genes, work.n_vars - 1))
         n_comps = int(min(30, work.n_obs - 1, int(work.var["highly_variable"].sum()) - 1))
         sc.pp.pca(work, n_comps=n_comps, mask_var="highly_variable", random_state=seed)
-        sc.pp.neighbors(work, n_neighbors=min(15, work.n_obs - 1), random_state=seed)
+        # exact neighbours (scikit-learn, brute force), as scanpy itself uses below 8,192
+        # cells; above, its approximate default (pynndescent >= 0.6 returns a csr_array,
+        # which scanpy 1.11 cannot read) fails.
+        sc.pp.neighbors(work, n_neighbors=min(15, work.n_obs - 1), random_state=seed, transformer="sklearn")
         sc.tl.leiden(
             work, resolution=resolution, random_state=seed, flavor="igraph", n_iterations=2, directed=False
         )
