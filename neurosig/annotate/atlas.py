@@ -187,13 +187,18 @@ def annotate_atlas(
         placed[key][rows] = codes[key]
     _place(adata, emb, codes, placed, in_sub, neighbours=neighbours, chunk_size=chunk_size)
     values = {key: np.asarray(names[key])[placed[key]] for key in columns}
-    type_source, type_ = np.char.partition(values["typed"].astype(str), ":")[:, [0, 2]].T
+    # per label (few) first, then per cell by code: no per-cell string work
+    split = [str(t).partition(":") for t in names["typed"]]
+    type_source = np.array([src for src, _, _ in split], dtype=object)[placed["typed"]]
+    type_ = np.array([t for _, _, t in split], dtype=object)[placed["typed"]]
+    markers = pd.Index(names["cell_type_markers"])
     malignant = values["malignant_cnv"].astype(bool)
     if call_cnv:
-        malignant &= ~np.isin(values["cell_type_markers"], sorted(reference_tier(1)))
+        immune = markers.isin(reference_tier(1))
+        malignant &= ~immune[placed["cell_type_markers"]]
         if reference is None:
-            normal = sorted(reference_tier(1) | reference_tier(2))
-            malignant &= ~np.isin(values["cell_type_markers"], normal)
+            normal = markers.isin(reference_tier(1) | reference_tier(2))
+            malignant &= ~normal[placed["cell_type_markers"]]
         else:
             malignant &= ~np.asarray(reference, dtype=bool)
         malignant[rows] = frame["malignant_cnv"].astype(bool).to_numpy()
@@ -201,7 +206,7 @@ def annotate_atlas(
         malignant[:] = False
     _write_markers(adata, sub, values, rows, emb, call_cnv)
     adata.obs["malignant_cnv"] = malignant
-    called_type, called_source = called_labels(type_.astype(object), type_source.astype(object), malignant)
+    called_type, called_source = called_labels(type_, type_source, malignant)
     cell_type, source = write_labels(adata, called_type, called_source, malignant, call_cnv)
     adata.obs["annotation_subsample"] = in_sub
     store = _keys.store(adata)

@@ -98,7 +98,11 @@ def _agreement(dataset: str, seed: int = 0, shuffle: bool = False, monkeypatch=N
         hide_labels(part)
         if shuffle:
             rng = np.random.default_rng(seed)
-            monkeypatch.setattr(atlas, "vote", lambda nb, labels, v=atlas.vote: v(nb, rng.permutation(labels)))
+
+            def shuffled(nb, labels, vote=atlas.vote):
+                return vote(nb, rng.permutation(labels))
+
+            monkeypatch.setattr(atlas, "vote", shuffled)
         annotate(part, seed=seed, call_cnv=cnv, max_cells=0, subsample_cells=part.n_obs // 2)
     placed = ~part.obs["annotation_subsample"].to_numpy()
     out = {}
@@ -150,11 +154,13 @@ def test_backed_file_gets_the_labels_of_memory(tmp_path):
         annotate(mem, seed=0, max_cells=0, subsample_cells=92, chunk_size=50)
         annotate(backed, seed=0, subsample_cells=92, chunk_size=50)
     assert backed.isbacked and not mem.isbacked
-    for column in ("leiden", "cell_type_markers", "malignant_cnv", "cell_type", "cell_type_source", "malignant"):
+    columns = ["leiden", "cell_type_markers", "malignant_cnv", "cell_type", "cell_type_source", "malignant"]
+    for column in columns:
         assert (backed.obs[column].astype(str) == mem.obs[column].astype(str)).all(), column
     record = backed.uns["neurosig"]["annotation"]
-    assert record["strategy"] == "subsample" and record["backed"] and not mem.uns["neurosig"]["annotation"]["backed"]
-    assert record["subsample_cells"] == 92 and record["n_placed"] == 92 and sum(record["per_patient"]["cells"]) == 92
+    assert record["strategy"] == "subsample" and record["backed"]
+    assert not mem.uns["neurosig"]["annotation"]["backed"]
+    assert record["subsample_cells"] == record["n_placed"] == sum(record["per_patient"]["cells"]) == 92
     assert record["per_patient"]["patients"] == ["MGH36", "MGH53", "MGH54", "MGH93", "MGH97"]
     subsample = backed.obs["annotation_subsample"].to_numpy()
     assert subsample.sum() == 92
