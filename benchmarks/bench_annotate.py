@@ -5,9 +5,12 @@ removes their counts layer (``anndata.read_h5ad(backed="r")`` reads every layer 
 memory, and annotation reads only ``X``), then in a child process per size opens the
 file backed (``X`` stays on disk), hides the labels (``cell_type`` ``unknown``,
 ``malignant`` unknown) and runs ``neurosig.tl.annotate``, which takes the subsample
-strategy (docs/scale.md). The child reports its wall seconds and its peak resident
+strategy (docs/scale.md). The child reports its wall seconds, its own peak resident
 memory (``getrusage``), the memory after opening the file, and the agreement of the
-calls with the simulator's hidden labels. The load average before and after each run
+calls with the simulator's hidden labels. infercnvpy runs its chunks in a forked worker
+process even with ``n_jobs=1``, so the parent also samples the proportional set size
+(PSS: shared pages split between the processes sharing them) of the child and its
+workers every 0.5 s and keeps the peak of the sum. The load average before and after each run
 is recorded (the machine is shared). Writes ``benchmarks/results/annotate_scale.json``.
 
 Usage::
@@ -23,7 +26,10 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 from pathlib import Path
+
+import psutil
 
 RESULTS = Path(__file__).parent / "results" / "annotate_scale.json"
 
@@ -100,6 +106,39 @@ def child(path: str, subsample_cells: int, seed: int) -> None:
     )
 
 
+def _pss(proc: psutil.Process) -> int:
+    """PSS of a process and its children, in bytes (0 once they are gone)."""
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_full_info().pss
+        except psutil.Error:
+            pass
+    return total
+
+
+def run_child(cmd: list[str]) -> tuple[dict, float]:
+    """Run the child; its JSON line and the peak PSS (MB) of it and its workers."""
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    proc = psutil.Process(child.pid)
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], _pss(proc))
+            stop.wait(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = child.communicate()
+    stop.set()
+    sampler.join()
+    if child.returncode:
+        raise SystemExit(f"child failed ({child.returncode}): {' '.join(cmd)}")
+    return json.loads(out.strip().splitlines()[-1]), peak[0] / 2**20
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -122,8 +161,8 @@ def main() -> None:
         simulate(path, n, args.n_patients)
         load_before = os.getloadavg()
         cmd = [sys.executable, __file__, "--child", str(path), "--subsample-cells", str(args.subsample_cells)]
-        out = subprocess.run([*cmd, "--seed", str(args.seed)], check=True, stdout=subprocess.PIPE, text=True)
-        run = json.loads(out.stdout.strip().splitlines()[-1])
+        run, peak_pss = run_child([*cmd, "--seed", str(args.seed)])
+        run["peak_pss_mb_with_workers"] = round(peak_pss)
         run["load_average_before"] = [round(x, 1) for x in load_before]
         run["load_average_after"] = [round(x, 1) for x in os.getloadavg()]
         runs.append(run)
