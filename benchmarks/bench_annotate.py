@@ -91,8 +91,10 @@ def child(path: str, subsample_cells: int, seed: int) -> None:
                 "subsample_cells": record["subsample_cells"],
                 "n_patients": len(record["per_patient"]["patients"]),
                 "malignant_agreement": round(float((malignant == truth_malignant).mean()), 4),
-                "malignant_agreement_placed": round(
-                    float((malignant[~sub] == truth_malignant[~sub]).mean()), 4
+                "malignant_agreement_placed": (
+                    round(float((malignant[~sub] == truth_malignant[~sub]).mean()), 4)
+                    if (~sub).any()
+                    else None
                 ),
                 "cell_type_agreement_non_malignant": round(
                     float((called[~truth_malignant] == truth[~truth_malignant]).mean()), 4

@@ -47,6 +47,9 @@ MIN_PER_PATIENT = 20
 NEIGHBOURS = 15
 """Subsample cells that vote on each other cell's labels (the embedding's graph uses 15)."""
 
+KNN_MEMORY_MB = 128
+"""Working memory of the neighbour search per block of distances (scikit-learn's ``working_memory``)."""
+
 
 def allocate(sizes: np.ndarray, n_cells: int, min_per_patient: int = MIN_PER_PATIENT) -> np.ndarray:
     """Cells to draw per patient: a floor for each, the rest in proportion, ``n_cells`` in all.
@@ -185,7 +188,8 @@ def annotate_atlas(
     placed = {key: np.empty(n, dtype=np.int64) for key in columns}
     for key in columns:
         placed[key][rows] = codes[key]
-    _place(adata, emb, codes, placed, in_sub, neighbours=neighbours, chunk_size=chunk_size)
+    if not in_sub.all():
+        _place(adata, emb, codes, placed, in_sub, neighbours=neighbours, chunk_size=chunk_size)
     values = {key: np.asarray(names[key])[placed[key]] for key in columns}
     # per label (few) first, then per cell by code: no per-cell string work
     split = [str(t).partition(":") for t in names["typed"]]
@@ -255,6 +259,7 @@ def _place(
     chunk_size: int,
 ) -> None:
     """One pass over ``X``: project each chunk's other cells and vote their labels."""
+    from sklearn import config_context
     from sklearn.neighbors import NearestNeighbors
 
     k = min(neighbours, len(emb.coords))
@@ -264,7 +269,9 @@ def _place(
         if other.size == 0:
             continue
         coords = emb.project(block[other])
-        _, nearest = index.kneighbors(coords)
+        # distances in blocks of 128 MB (scikit-learn's default is 1 GB)
+        with config_context(working_memory=KNN_MEMORY_MB):
+            _, nearest = index.kneighbors(coords)
         for key, labels in codes.items():
             placed[key][a + other] = vote(nearest, labels)
 
