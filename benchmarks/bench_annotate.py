@@ -178,16 +178,11 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print("| cells | subsample | seconds | peak RSS MB | after open MB |")
-    print("|---|---|---|---|---|")
+    print("| cells | subsample | seconds | peak RSS MB | peak PSS MB, with workers | after open MB |")
+    print("|---|---|---|---|---|---|")
     for r in runs:
-        row = [
-            r["n_cells"],
-            r["subsample_cells"],
-            r["seconds_annotate"],
-            r["peak_rss_mb"],
-            r["rss_after_open_mb"],
-        ]
+        row = [r["n_cells"], r["subsample_cells"], r["seconds_annotate"], r["peak_rss_mb"]]
+        row += [r["peak_pss_mb_with_workers"], r["rss_after_open_mb"]]
         print("| " + " | ".join(f"{x:,}" if isinstance(x, int) else str(x) for x in row) + " |")
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from neurosig._matrix import iter_chunks
 from neurosig.annotate import atlas
 from neurosig.annotate.atlas import allocate, draw_subsample, read_rows, vote
 from neurosig.annotate.cell_types import embedding
@@ -142,7 +143,7 @@ def test_darmanis_subsample_agrees_with_full_annotation_and_authors(monkeypatch)
     assert bad["type_vs_full"] < 0.6 and bad["type_vs_author"] < 0.6, bad
 
 
-def test_backed_file_gets_the_labels_of_memory(tmp_path):
+def test_backed_file_gets_the_labels_of_memory(tmp_path, monkeypatch):
     """The strategy on a backed h5ad (X on disk, read in chunks) labels every cell as in memory."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -152,8 +153,18 @@ def test_backed_file_gets_the_labels_of_memory(tmp_path):
         mem.write_h5ad(path)
         backed = ad.read_h5ad(path, backed="r")
         annotate(mem, seed=0, max_cells=0, subsample_cells=92, chunk_size=50)
+        reads = []
+
+        def counted(adata, layer, chunk_size, *args, **kwargs):
+            for a, b, block in iter_chunks(adata, layer, chunk_size, *args, **kwargs):
+                reads.append(block.shape[0])
+                yield a, b, block
+
+        monkeypatch.setattr(atlas, "iter_chunks", counted)
         annotate(backed, seed=0, subsample_cells=92, chunk_size=50)
     assert backed.isbacked and not mem.isbacked
+    # X is read in chunks of at most 50 rows: the subsample's 92 rows, then every row once
+    assert max(reads) == 50 and sum(reads) == 92 + 184
     columns = ["leiden", "cell_type_markers", "malignant_cnv", "cell_type", "cell_type_source", "malignant"]
     for column in columns:
         assert (backed.obs[column].astype(str) == mem.obs[column].astype(str)).all(), column
