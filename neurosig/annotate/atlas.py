@@ -17,7 +17,8 @@
    A kNN vote rather than the nearest cluster centroid: Leiden clusters are communities
    of the 15-nearest-neighbour graph, not spheres around a centroid, and the vote is
    taken over the labels (type, malignant) rather than over clusters, so small clusters
-   of one type count together. The malignant call keeps the rules of
+   of one type count together. (On the mirrored data the nearest centroid placed cells
+   as well, within the seed spread: docs/scale.md.) The malignant call keeps the rules of
    :mod:`.malignant`: never an immune type, never a reference cell (the user's mask, or
    by default a cell whose voted marker type is of a normal-reference tier).
 
@@ -38,7 +39,7 @@ from .._matrix import RowSubset, iter_chunks
 from .._scale import ATLAS_CELLS, SUBSAMPLE_CELLS
 from ..errors import InputDataError
 from .annotate import annotate_cells, called_labels, source_counts, write_labels
-from .cell_types import embedding
+from .cell_types import Embedding, embedding
 from .malignant import reference_tier
 
 MIN_PER_PATIENT = 20
@@ -250,7 +251,7 @@ def annotate_atlas(
 
 def _place(
     adata: ad.AnnData,
-    emb,
+    emb: Embedding,
     codes: dict[str, np.ndarray],
     placed: dict[str, np.ndarray],
     in_sub: np.ndarray,
@@ -276,7 +277,14 @@ def _place(
             placed[key][a + other] = vote(nearest, labels)
 
 
-def _write_markers(adata, sub, values, rows, emb, call_cnv) -> None:
+def _write_markers(
+    adata: ad.AnnData,
+    sub: ad.AnnData,
+    values: dict[str, np.ndarray],
+    rows: np.ndarray,
+    emb: Embedding,
+    call_cnv: bool,
+) -> None:
     """The marker columns of every cell: voted for placed cells, the subsample's own for the rest."""
     n = adata.n_obs
     clusters = sorted(set(emb.clusters), key=lambda c: (len(c), c))
