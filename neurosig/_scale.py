@@ -3,7 +3,10 @@
 Above :data:`ATLAS_CELLS` cells, ``neurosig run`` holds one copy of the expression
 matrix (the log-normalised ``X``; a counts layer, which no stage after harmonise reads,
 is not kept) and writes ``cells.h5ad`` with every result but without the matrix, unless
-asked (``--write-cells``). Below it, everything is kept and written, as always.
+asked (``--write-cells``), and cells without author labels are annotated on a seeded
+subsample of :data:`SUBSAMPLE_CELLS` cells, the others placed in one streamed pass
+(:mod:`neurosig.annotate.atlas`). Below it, everything is kept and written, and every
+cell is annotated, as always.
 """
 
 from __future__ import annotations
@@ -23,3 +26,7 @@ def keep_matrix(n_cells: int, write_cells: bool | None) -> bool:
     (True, False, True)
     """
     return bool(write_cells) if write_cells is not None else n_cells <= ATLAS_CELLS
+
+
+SUBSAMPLE_CELLS = 50_000
+"""Cells an atlas without labels is embedded, clustered and copy-number profiled on (docs/scale.md)."""

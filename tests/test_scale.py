@@ -13,6 +13,7 @@ import pytest
 
 from neurosig import _matrix, pipeline
 from neurosig.export import write_run
+from neurosig.export.run import write_cells_h5ad
 from neurosig.sim import SimParams, simulate
 
 
@@ -65,19 +66,23 @@ def test_atlas_path_equals_in_memory_path_to_the_last_digit(runs):
 def _x_read_in_chunks_only():
     """Fail any read of X's stored values (h5py) outside ``neurosig._matrix._read``, which reads
     one span of rows of at most a chunk: ``adata[:, gene].X``, ``X.to_memory()``, a view's
-    ``X`` or ``X[rows]`` would read the matrix (or a patient's rows) whole."""
-    read = h5py.Dataset.__getitem__
+    ``X``, ``X[rows]`` or anndata writing a backed AnnData would read the matrix (or a
+    patient's rows) whole."""
 
-    def guarded(self, *args, **kwargs):
-        if self.name in ("/X/data", "/X/indices"):
-            frame = sys._getframe(1)
-            while frame is not None and frame.f_code is not _matrix._read.__code__:
-                frame = frame.f_back
-            assert frame is not None, f"{self.name} read outside neurosig._matrix._read"
-        return read(self, *args, **kwargs)
+    def guard(method):
+        def guarded(self, *args, **kwargs):
+            if self.name in ("/X/data", "/X/indices"):
+                frame = sys._getframe(1)
+                while frame is not None and frame.f_code is not _matrix._read.__code__:
+                    frame = frame.f_back
+                assert frame is not None, f"{self.name} read outside neurosig._matrix._read"
+            return method(self, *args, **kwargs)
+
+        return guarded
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(h5py.Dataset, "__getitem__", guarded)
+        for name in ("__getitem__", "read_direct"):  # numpy's __array__ calls read_direct
+            mp.setattr(h5py.Dataset, name, guard(getattr(h5py.Dataset, name)))
         yield
 
 
@@ -100,8 +105,10 @@ def test_stages_and_export_on_a_backed_anndata_equal_the_in_memory_run(small_h5a
         for stage in pipeline.stages_for(adata):
             pipeline.STAGES[stage](adata, seed=0, n_perms=20, progress=False)
         write_run(adata, tmp_path / "backed", write_cells=False)
-        with pytest.raises(AssertionError, match="outside"):  # the guard sees a whole read
-            _ = adata[:, 0].X
+        write_cells_h5ad(adata, tmp_path / "with_matrix.h5ad", write_cells=True)  # X copied by HDF5
+        for whole_read in (lambda: adata[:, 0].X, lambda: adata.write_h5ad(tmp_path / "anndata.h5ad")):
+            with pytest.raises(AssertionError, match="outside"):  # the guard sees a whole read
+                whole_read()
     memory, backed = runs["atlas"], tmp_path / "backed"
     files = sorted(p.relative_to(memory) for p in memory.rglob("*") if p.is_file())
     compared = [f for f in files if f.name not in ("provenance.json", "cells.h5ad")]
@@ -113,3 +120,8 @@ def test_stages_and_export_on_a_backed_anndata_equal_the_in_memory_run(small_h5a
     for key in full.obsm:
         np.testing.assert_array_equal(np.asarray(full.obsm[key]), np.asarray(cells.obsm[key]), err_msg=key)
     assert full.obs.equals(cells.obs)
+    with_matrix = ad.read_h5ad(tmp_path / "with_matrix.h5ad")
+    assert (with_matrix.X != harmonised.X).nnz == 0 and with_matrix.X.dtype == harmonised.X.dtype
+    np.testing.assert_array_equal(
+        with_matrix.obsm["neurosig_score_genes"], cells.obsm["neurosig_score_genes"]
+    )

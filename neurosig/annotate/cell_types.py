@@ -1,6 +1,6 @@
 """Cell types from marker signatures, resolved per cluster of a standard scanpy embedding.
 
-1. A standard embedding on ``X`` (log-normalised): highly variable genes, PCA, a
+1. A standard embedding on ``X`` (log-normalised): highly variable genes, PCA, an exact
    neighbourhood graph and Leiden clusters (seeded).
 2. Every marker signature of ``signatures/annotation.yaml`` is scored with the engine
    (``score_genes``); a term's score is the highest of its sets' scores (control-
@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from functools import cache
 
 import anndata as ad
@@ -33,8 +34,37 @@ def annotation_terms() -> dict[str, dict]:
     return yaml.safe_load((signatures_dir() / "annotation.yaml").read_text())["terms"]
 
 
-def embed(adata: ad.AnnData, *, seed: int = 0, resolution: float = 1.0, n_top_genes: int = 2000) -> pd.Series:
-    """Leiden clusters of a standard scanpy embedding (computed on a copy; labels returned)."""
+@dataclass(frozen=True)
+class Embedding:
+    """A seeded scanpy embedding and what it takes to place other cells in it.
+
+    ``coords = (X[:, genes] - mean) @ loadings`` for the embedded cells (scanpy's PCA
+    centres the highly variable genes and does not scale them), so any other cell with
+    the same genes projects into the same space.
+    """
+
+    clusters: pd.Series
+    """Leiden cluster of each embedded cell."""
+    genes: np.ndarray
+    """Column numbers of the highly variable genes the PCA used."""
+    mean: np.ndarray
+    """Mean of each of those genes over the embedded cells (the PCA's centring)."""
+    loadings: np.ndarray
+    """Genes x components: scanpy's ``varm["PCs"]`` rows of those genes."""
+    coords: np.ndarray
+    """Cells x components: scanpy's ``obsm["X_pca"]``."""
+
+    def project(self, x) -> np.ndarray:
+        """Coordinates of cells (rows of a matrix over the same genes) in this PCA."""
+        block = x[:, self.genes]
+        product = block @ self.loadings
+        return np.asarray(product) - self.mean @ self.loadings
+
+
+def embedding(
+    adata: ad.AnnData, *, seed: int = 0, resolution: float = 1.0, n_top_genes: int = 2000
+) -> Embedding:
+    """A standard scanpy embedding (computed on a copy): Leiden clusters and the PCA basis."""
     import scanpy as sc
 
     if adata.n_obs < MIN_CELLS:
@@ -50,11 +80,28 @@ def embed(adata: ad.AnnData, *, seed: int = 0, resolution: float = 1.0, n_top_ge
         sc.pp.highly_variable_genes(work, n_top_genes=min(n_top_genes, work.n_vars - 1))
         n_comps = int(min(30, work.n_obs - 1, int(work.var["highly_variable"].sum()) - 1))
         sc.pp.pca(work, n_comps=n_comps, mask_var="highly_variable", random_state=seed)
-        sc.pp.neighbors(work, n_neighbors=min(15, work.n_obs - 1), random_state=seed)
+        # exact neighbours (scikit-learn, brute force), as scanpy itself uses below 8,192
+        # cells; above, its approximate default (pynndescent >= 0.6 returns a csr_array,
+        # which scanpy 1.11 cannot read) fails.
+        sc.pp.neighbors(work, n_neighbors=min(15, work.n_obs - 1), random_state=seed, transformer="sklearn")
         sc.tl.leiden(
             work, resolution=resolution, random_state=seed, flavor="igraph", n_iterations=2, directed=False
         )
-    return work.obs["leiden"].astype(str)
+    genes = np.flatnonzero(work.var["highly_variable"].to_numpy())
+    x = work.X[:, genes]
+    mean = np.asarray(x.mean(axis=0)).ravel()
+    return Embedding(
+        clusters=work.obs["leiden"].astype(str),
+        genes=genes,
+        mean=mean,
+        loadings=np.asarray(work.varm["PCs"])[genes],
+        coords=np.asarray(work.obsm["X_pca"]),
+    )
+
+
+def embed(adata: ad.AnnData, *, seed: int = 0, resolution: float = 1.0, n_top_genes: int = 2000) -> pd.Series:
+    """Leiden clusters of a standard scanpy embedding (computed on a copy; labels returned)."""
+    return embedding(adata, seed=seed, resolution=resolution, n_top_genes=n_top_genes).clusters
 
 
 def term_scores(adata: ad.AnnData, *, seed: int = 0) -> pd.DataFrame:
@@ -88,13 +135,18 @@ def term_scores(adata: ad.AnnData, *, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def annotate_cell_types(adata: ad.AnnData, *, seed: int = 0, resolution: float = 1.5) -> pd.DataFrame:
+def annotate_cell_types(
+    adata: ad.AnnData, *, seed: int = 0, resolution: float = 1.5, clusters: pd.Series | None = None
+) -> pd.DataFrame:
     """Marker-based cell type per cell, resolved per Leiden cluster.
 
     Writes ``.obs["leiden"]``, ``.obs["cell_type_markers"]`` and
     ``.obs["cell_type_marker_confidence"]``; returns them with the per-term scores.
+    ``clusters``: the Leiden clusters of an :func:`embedding` already computed with the
+    same ``seed`` and ``resolution`` (default: computed here).
     """
-    clusters = embed(adata, seed=seed, resolution=resolution)
+    if clusters is None:
+        clusters = embed(adata, seed=seed, resolution=resolution)
     if clusters.nunique() < 2:
         raise InputDataError(
             "The embedding found a single cluster: cell types cannot be told apart by cluster. "

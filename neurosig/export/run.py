@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import anndata as ad
+import h5py
 import pandas as pd
 
 from .. import _keys
@@ -58,6 +59,25 @@ def cells_for_export(adata: ad.AnnData, write_cells: bool | None = None) -> ad.A
     return ad.AnnData(obs=adata.obs, var=adata.var, obsm=dict(adata.obsm), uns=adata.uns)
 
 
+def write_cells_h5ad(adata: ad.AnnData, path: str | Path, write_cells: bool | None = None) -> None:
+    """Write :func:`cells_for_export` (gzip) to ``path``; a backed matrix is copied, never read whole.
+
+    anndata writes a backed ``X`` by reading it into memory; here the file is written
+    without it and the ``X`` group is then copied from the backed file by HDF5, block by
+    block (stored as it is in the source, without recompression).
+    """
+    cells = cells_for_export(adata, write_cells)
+    if not (cells is adata and adata.isbacked):
+        cells.write_h5ad(path, compression="gzip")
+        return
+    results = ad.AnnData(
+        obs=adata.obs, var=adata.var, obsm=dict(adata.obsm), layers=dict(adata.layers), uns=adata.uns
+    )
+    results.write_h5ad(path, compression="gzip")
+    with h5py.File(path, "a") as dst:
+        dst.copy(adata.file["X"], "X")
+
+
 def write_tables(adata: ad.AnnData, out: Path, write_cells: bool | None = None) -> dict[str, Path]:
     """cells.h5ad, summary.csv, qc.csv, scores_by_patient.csv, the communication and claims files.
 
@@ -66,7 +86,7 @@ def write_tables(adata: ad.AnnData, out: Path, write_cells: bool | None = None) 
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
     with atomic_path(out / "cells.h5ad") as tmp:
-        cells_for_export(adata, write_cells).write_h5ad(tmp, compression="gzip")
+        write_cells_h5ad(adata, tmp, write_cells)
     paths["cells.h5ad"] = out / "cells.h5ad"
     tables = [("summary.csv", summary_table(adata)), ("qc.csv", qc_table(adata))]
     if _keys.SCORE_GENES in adata.obsm:
