@@ -189,6 +189,10 @@ def run(
     write_cells
         Whether ``cells.h5ad`` holds the expression matrix (default: up to 100,000 cells;
         above, every per-cell result without it; see :func:`neurosig.export.cells_for_export`).
+        A user h5ad above 100,000 cells whose matrix is not written is harmonised to
+        ``out/.neurosig-matrix.h5ad`` in chunks and every stage reads it from there in
+        chunks (:mod:`neurosig.datasets.streamed`; removed at the end): memory does not
+        grow with the matrix, disk needs one copy of it (docs/scale.md).
 
     Returns
     -------

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from neurosig import _matrix, pipeline
+from neurosig._outdir import MATRIX_FILE
 from neurosig.export import write_run
 from neurosig.export.run import write_cells_h5ad
 from neurosig.sim import SimParams, simulate
@@ -27,12 +28,23 @@ def small_h5ad(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runs(small_h5ad, tmp_path_factory):
-    """``neurosig run`` on the small file in memory (``write_cells=True``) and as an atlas (``False``)."""
-    out = {}
+    """``neurosig run`` on the small file in memory (``write_cells=True``) and as an atlas (``False``).
+
+    ``out["streamed"]`` lists the runs whose harmonise streamed the matrix to disk.
+    """
+    from neurosig.datasets import load as load_module
+
+    out, streamed = {}, []
+    real = load_module.harmonise_streamed
     for name, write_cells in (("memory", True), ("atlas", False)):
         out[name] = tmp_path_factory.mktemp("runs") / name
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), pytest.MonkeyPatch.context() as mp:
             warnings.simplefilter("ignore")
+            mp.setattr(
+                load_module,
+                "harmonise_streamed",
+                lambda *a, _n=name, **k: streamed.append(_n) or real(*a, **k),
+            )
             pipeline.run(
                 out[name],
                 input=small_h5ad,
@@ -42,6 +54,7 @@ def runs(small_h5ad, tmp_path_factory):
                 progress=False,
                 write_cells=write_cells,
             )
+    out["streamed"] = streamed
     return out
 
 
@@ -49,6 +62,8 @@ def test_atlas_path_equals_in_memory_path_to_the_last_digit(runs):
     """write_cells=False takes every atlas choice on a small file (counts log-normalised in place,
     not kept; Neftel modules on a RowSubset; claims in one batch; cells.h5ad without the matrix):
     every table, figure and the report are byte-identical to the in-memory run's."""
+    assert runs["streamed"] == ["atlas"]  # harmonised to disk in chunks, read back in chunks
+    assert not (runs["atlas"] / MATRIX_FILE).exists()  # the run's matrix file is gone at its end
     skip = {"provenance.json", "cells.h5ad"}
     files = sorted(p.relative_to(runs["memory"]) for p in runs["memory"].rglob("*") if p.is_file())
     compared = [f for f in files if f.name not in skip]
