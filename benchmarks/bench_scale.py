@@ -145,6 +145,11 @@ def main() -> None:
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more `neurosig run` options")
     parser.add_argument("--out", default=None)
     parser.add_argument("--equal-cells", type=int, default=20_000, help="0: skip the equality check")
+    parser.add_argument(
+        "--no-labels",
+        action="store_true",
+        help="run without --label-key: every cell annotated (docs/annotation.md)",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="neurosig_scale_"))
@@ -162,8 +167,9 @@ def main() -> None:
         )  # fmt: skip
         record["simulate_seconds"] = round(time.perf_counter() - t0, 1)
     record["atlas_gb"] = round(atlas.stat().st_size / 1e9, 2)
+    labels = [] if args.no_labels else ["--label-key", "cell_type"]
     cmd = [
-        *neurosig, "run", "--input", str(atlas), "--patient-key", "patient", "--label-key", "cell_type",
+        *neurosig, "run", "--input", str(atlas), "--patient-key", "patient", *labels,
         "--out", str(work / "run"), "--seed", str(args.seed), "--n-perms", str(args.n_perms), *args.extra,
     ]  # fmt: skip
     record["run"] = run_measured(cmd, env)

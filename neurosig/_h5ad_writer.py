@@ -111,6 +111,7 @@ class StreamingH5ad:
             self.layers[k].append(block)
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        complete = False
         try:
             if exc_type is None:
                 if self.obs is None or self.x.rows != len(self.obs):
@@ -124,9 +125,10 @@ class StreamingH5ad:
                 write_elem(self.file, "uns", self.uns)
                 for key in ("obsm", "varm", "obsp", "varp"):
                     write_elem(self.file, key, {})
-            self.file.close()
-            if exc_type is None:
-                os.replace(self.tmp, self.path)
+                complete = True
         finally:
-            if self.tmp.exists():
+            self.file.close()  # also when writing the end failed: no open handle on a removed file
+            if complete:
+                os.replace(self.tmp, self.path)
+            elif self.tmp.exists():
                 self.tmp.unlink()

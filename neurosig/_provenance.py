@@ -48,14 +48,23 @@ def package_versions(packages: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, 
     return out
 
 
+def file_identity(path: str | Path) -> tuple:
+    """A file's path, inode, size and modification and change times: changes when the file does.
+
+    Rewriting a file (or copying another over it, even keeping the modification time, as
+    ``cp -p`` does) changes its change time or inode.
+    """
+    st = os.stat(path)
+    return str(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
 def file_hash(path: str | Path, algorithm: str = "sha256", chunk: int = 1 << 20) -> str:
     """Hex digest of a file, read in chunks.
 
-    Remembered for the process by path, size and modification time: a run hashes its
-    input (an atlas of tens of GB takes a minute) once, not at each place that records it.
+    Remembered for the process by :func:`file_identity`: a run hashes its input (an atlas
+    of tens of GB takes a minute) once, not at each place that records it.
     """
-    st = os.stat(path)
-    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, algorithm)
+    key = (*file_identity(path), algorithm)
     if key not in _HASHES:
         h = hashlib.new(algorithm)
         with open(path, "rb") as fh:

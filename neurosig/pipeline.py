@@ -202,30 +202,33 @@ def run(
     check_n_perms(n_perms)
     say = _progress(progress, len(STAGES) + 1)
     with own_folder(out, keep=WORKFLOW_FILES), _matrix_file(out) as matrix_file:
-        with say("harmonise"):
-            adata = harmonise(
-                dataset=dataset,
-                input=input,
-                patient_key=patient_key,
-                label_key=label_key,
-                sample_key=sample_key,
-                value_type=value_type,
-                progress=progress,
-                patient=patient,
-                symbol_column=symbol_column,
-                map_ensembl=map_ensembl,
-                write_cells=write_cells,
-                stream_to=matrix_file,
-            )
-        stages = stages_for(adata)
-        say.total = len(stages) + 2
-        for name in stages:
-            with say(name):
-                STAGES[name](adata, seed=seed, n_perms=n_perms, progress=progress)
-        with say("export"):
-            written = write_run(adata, out, started=start, write_cells=write_cells)
-        if adata.isbacked:
-            adata.file.close()
+        adata = None
+        try:
+            with say("harmonise"):
+                adata = harmonise(
+                    dataset=dataset,
+                    input=input,
+                    patient_key=patient_key,
+                    label_key=label_key,
+                    sample_key=sample_key,
+                    value_type=value_type,
+                    progress=progress,
+                    patient=patient,
+                    symbol_column=symbol_column,
+                    map_ensembl=map_ensembl,
+                    write_cells=write_cells,
+                    stream_to=matrix_file,
+                )
+            stages = stages_for(adata)
+            say.total = len(stages) + 2
+            for name in stages:
+                with say(name):
+                    STAGES[name](adata, seed=seed, n_perms=n_perms, progress=progress)
+            with say("export"):
+                written = write_run(adata, out, started=start, write_cells=write_cells)
+        finally:  # close the matrix file before it is removed, also when a stage failed
+            if adata is not None and adata.isbacked:
+                adata.file.close()
     if progress:
         hint = " (open report.html)" if "report.html" in written else ""
         print(f"neurosig: {len(written)} files in {Path(out).resolve()}{hint}", file=sys.stderr)

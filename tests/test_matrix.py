@@ -85,3 +85,11 @@ def test_genes_detected_equals_positive_values_per_row(cells):
     expected = np.asarray((memory.X > 0).sum(axis=1)).ravel()
     for adata in (memory, backed):
         np.testing.assert_array_equal(genes_detected(adata, chunk_size=13), expected)
+
+
+def test_repeated_rows_and_absent_columns_are_refused(cells):
+    memory, _ = cells
+    with pytest.raises(ValueError, match="repeat"):
+        RowSubset(memory, np.array([0, 0, 2]))
+    with pytest.raises(IndexError, match="among the"):
+        column_values(memory, [0, -1])  # get_indexer's -1 for an absent gene

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sys
 import warnings
 
@@ -32,7 +33,7 @@ def runs(small_h5ad, tmp_path_factory):
 
     ``out["streamed"]`` lists the runs whose harmonise streamed the matrix to disk.
     """
-    from neurosig.datasets import load as load_module
+    load_module = importlib.import_module("neurosig.datasets.load")  # the package exports a function `load`
 
     out, streamed = {}, []
     real = load_module.harmonise_streamed
@@ -140,3 +141,25 @@ def test_stages_and_export_on_a_backed_anndata_equal_the_in_memory_run(small_h5a
     np.testing.assert_array_equal(
         with_matrix.obsm["neurosig_score_genes"], cells.obsm["neurosig_score_genes"]
     )
+
+
+def test_a_failed_atlas_run_closes_and_removes_its_matrix_file(small_h5ad, tmp_path, monkeypatch):
+    """A stage that fails after harmonise streamed the matrix: the file is closed and removed."""
+    opened = []
+
+    def fail(adata, **_):
+        opened.append(adata.file)
+        raise RuntimeError("a stage failed")
+
+    monkeypatch.setitem(pipeline.STAGES, "score", fail)
+    with warnings.catch_warnings(), pytest.raises(RuntimeError, match="a stage failed"):
+        warnings.simplefilter("ignore")
+        pipeline.run(
+            tmp_path / "out",
+            input=small_h5ad,
+            patient_key="patient",
+            label_key="cell_type",
+            write_cells=False,
+        )
+    assert len(opened) == 1 and not opened[0].is_open
+    assert not (tmp_path / "out" / MATRIX_FILE).exists()

@@ -350,7 +350,7 @@ def load_h5ad(
             stream_to,
             matrix=matrix,
             dataset_id=did,
-            value_type=value_type,
+            value_type=value_type or ("counts" if layer == "counts" else None),  # as in memory
             schema=schema,
             provenance=provenance,
             symbol_column=symbol_column,

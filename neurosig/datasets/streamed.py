@@ -19,6 +19,7 @@ path the counts are not kept; data of other value types load in memory.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,19 @@ def chunk_rows(indptr: np.ndarray, target_nnz: int = CHUNK_NNZ) -> list[tuple[in
         bounds.append((a, b))
         a = b
     return bounds
+
+
+def check_free_disk(out: Path, nnz: int) -> None:
+    """Refuse to start when ``out``'s disk cannot hold the harmonised matrix (8 bytes a value, +5%)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    need = int(nnz * 8 * 1.05) + (64 << 20)
+    free = shutil.disk_usage(out.parent).free
+    if free < need:
+        raise InputDataError(
+            f"{out.parent} has {free / 1e9:.1f} GB free, but the harmonised matrix of this atlas "
+            f"({nnz:,} values) needs about {need / 1e9:.1f} GB there while the run reads it. Free "
+            "space, or give an output folder (--out) on a disk with room."
+        )
 
 
 def harmonise_streamed(
@@ -142,6 +156,7 @@ def harmonise_streamed(
         source = sparse_dataset(f[key])
         indptr = f[key]["indptr"][:]
         n_obs = len(indptr) - 1
+        check_free_disk(Path(out), int(indptr[-1]))
         stats = ValueStats()
         empty = np.zeros(n_obs, dtype=bool)
         total_all = np.zeros(n_obs) if non_gene.any() else None
@@ -153,6 +168,8 @@ def harmonise_streamed(
             for a, b in chunk_rows(indptr, target_nnz):
                 block = sp.csr_matrix(source[a:b])
                 stats.add(block.data)
+                if value_type is None and stats.inexact:  # not counts: say so now, not after the pass
+                    raise InputDataError(no_counts_message)
                 empty[a:b] = np.asarray(abs(block).sum(axis=1)).ravel() == 0
                 linear = to_linear(block, "counts")
                 if total_all is not None:

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from .. import _keys
 from .._matrix import LazyH5ad, RowSubset, check_scale, iter_chunks
-from .._provenance import to_plain
+from .._provenance import file_identity, to_plain
 from ..datasets.genes import fraction_mouse_like
 from ..errors import InputDataError
 from ..knowledge.signatures import resolve
@@ -183,7 +183,9 @@ def score(
         params=method_kwargs,
     )
     frame = pd.DataFrame(out, index=obs_names, columns=ids)
-    if isinstance(adata, ad.AnnData):  # backed too (obsm in memory); not a LazyH5ad or RowSubset
+    # an AnnData, backed too (obsm in memory); not a LazyH5ad or RowSubset, nor a view of a
+    # backed AnnData (anndata cannot copy it to store), which, like them, gets the frame only
+    if isinstance(adata, ad.AnnData) and not (adata.isbacked and adata.is_view):
         adata.obsm[key_added] = frame
     record = {
         "method": method,
@@ -363,12 +365,17 @@ def _detected(adata, layer, chunk_size, progress) -> np.ndarray:
 
 
 def _on_disk(adata) -> tuple | None:
-    """The file behind a matrix read from disk (path, size, modification time), else None."""
+    """The whole file behind a matrix read from disk (path, inode, size, mtime, ctime), else None.
+
+    None for a subset of the file's cells (a view, a :class:`~neurosig._matrix.RowSubset`):
+    their gene means are not the file's.
+    """
     path = getattr(adata, "filename", None) or getattr(adata, "path", None)
     if not getattr(adata, "isbacked", False) or path is None or isinstance(adata, RowSubset):
         return None
-    st = Path(path).stat()
-    return str(Path(path).resolve()), st.st_size, st.st_mtime_ns
+    if getattr(adata, "is_view", False):
+        return None
+    return file_identity(path)
 
 
 _STATS: dict[tuple, dict[str, np.ndarray]] = {}
@@ -379,10 +386,11 @@ def _gene_stats(adata, layer, tf, linear_layer, chunk_size, needs, progress) -> 
     """Per-gene means of the scored matrix (and of the linear layer for ``tirosh``), one pass.
 
     For a file on disk (a backed AnnData, :class:`~neurosig._matrix.LazyH5ad`) the means of
-    a plain read (no transform, no linear layer) are remembered for the process, keyed by
-    the file (with its size and modification time), the layer, the chunk size (the order
-    of the sums) and the scale checked: the score and test stages of an atlas run read
-    the matrix once for them.
+    a plain read (no transform, no linear layer) of the whole file are remembered for the
+    process, keyed by the file (:func:`~neurosig._provenance.file_identity`), the layer,
+    the chunk size (the order of the sums) and the scale checked: the score and test
+    stages of an atlas run read the matrix once for them. A subset of its cells is
+    never served the file's means.
     """
     disk = _on_disk(adata) if tf is None and linear_layer is None else None
     key = (*disk, layer, chunk_size, needs) if disk is not None else None

@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 from neurosig.datasets import load_h5ad
-from neurosig.datasets.streamed import chunk_rows, harmonise_streamed
+from neurosig.datasets.streamed import chunk_rows
 from neurosig.errors import InputDataError
 from neurosig.sim import SimParams, simulate_adata
 
@@ -83,25 +83,52 @@ def test_chunks_cover_every_row_once():
     )
 
 
+def _write(path, x, layers=None):
+    obs = pd.DataFrame({"patient": ["P1"] * x.shape[0]}, index=[f"c{i}" for i in range(x.shape[0])])
+    var = pd.DataFrame(index=[f"G{i}" for i in range(x.shape[1])])
+    ad.AnnData(X=x, obs=obs, var=var, layers=layers or {}).write_h5ad(path)
+
+
 def test_streamed_refuses_what_memory_refuses(tmp_path):
-    """Non-integer values in X without a counts layer: the same message, and no file is left."""
+    """Non-integer values in X without a counts layer: the same message from load_h5ad either
+    way (refused at the first chunk, not after the pass), and no file is left."""
     x = sp.random(300, 40, density=0.3, format="csr", dtype=np.float32, random_state=0)
     x.data += 0.5
-    obs = pd.DataFrame({"patient": ["P1"] * 300}, index=[f"c{i}" for i in range(300)])
-    path = tmp_path / "tpm.h5ad"
-    ad.AnnData(X=x, obs=obs, var=pd.DataFrame(index=[f"G{i}" for i in range(40)])).write_h5ad(path)
+    _write(tmp_path / "tpm.h5ad", x)
     with pytest.raises(InputDataError, match="not integer counts") as in_memory:
-        load_h5ad(path, patient_key="patient", keep_counts=False)
+        load_h5ad(tmp_path / "tpm.h5ad", patient_key="patient", keep_counts=False)
     out = tmp_path / "m.h5ad"
     with pytest.raises(InputDataError, match="not integer counts") as streamed:
-        harmonise_streamed(
-            path,
-            out,
-            matrix="X",
-            dataset_id="tpm",
-            value_type=None,
-            schema={"patient": {"column": "patient"}},
-            no_counts_message=str(in_memory.value),
-        )
+        load_h5ad(tmp_path / "tpm.h5ad", patient_key="patient", keep_counts=False, stream_to=out)
     assert str(streamed.value) == str(in_memory.value)
-    assert not out.exists() and list(tmp_path.iterdir()) == [path]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tpm.h5ad"]
+
+
+def test_a_counts_layer_is_judged_as_in_memory(tmp_path):
+    """layers['counts'] is declared counts in memory (float noise below 1e-3 passes; values off
+    integers are refused as 'declared raw counts'); streamed, the same."""
+    x = sp.random(300, 40, density=0.3, format="csr", dtype=np.float32, random_state=1)
+    x.data = np.round(x.data * 20) + 1
+    noisy = x.copy()
+    noisy.data += 1e-4
+    _write(tmp_path / "noisy.h5ad", x, {"counts": noisy})
+    memory = load_h5ad(tmp_path / "noisy.h5ad", patient_key="patient", keep_counts=False)
+    backed = load_h5ad(tmp_path / "noisy.h5ad", patient_key="patient", stream_to=tmp_path / "m.h5ad")
+    np.testing.assert_array_equal(sp.csr_matrix(backed.X[:]).data, memory.X.data)
+    off = x.copy()
+    off.data += 0.5
+    _write(tmp_path / "off.h5ad", x, {"counts": off})
+    with pytest.raises(InputDataError, match="declared raw counts") as in_memory:
+        load_h5ad(tmp_path / "off.h5ad", patient_key="patient", keep_counts=False)
+    with pytest.raises(InputDataError, match="declared raw counts") as streamed:
+        load_h5ad(tmp_path / "off.h5ad", patient_key="patient", stream_to=tmp_path / "m2.h5ad")
+    assert str(streamed.value) == str(in_memory.value)
+
+
+def test_too_little_disk_is_refused_before_any_work(awkward_h5ad, tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**12, 10**12 - 1000, 1000))
+    with pytest.raises(InputDataError, match="GB free.*--out"):
+        _load(awkward_h5ad, stream_to=tmp_path / "m.h5ad")
+    assert list(tmp_path.iterdir()) == []

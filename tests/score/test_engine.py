@@ -97,10 +97,16 @@ def test_gene_means_of_a_file_are_read_once(tirosh, tmp_path, monkeypatch):
     )
     score(tirosh, IDS[:3], seed=0, min_coverage=0.1)  # in memory: never remembered
     assert len(passes) == 3
+    # some cells of the file (a backed view) get their own means and scores, returned, not stored
+    some = (tirosh.obs["malignant"] == True).to_numpy()  # noqa: E712 - nullable boolean
+    view = score(backed[some], IDS[:3], seed=0, min_coverage=0.1, key_added="v")
+    want = score(tirosh[some].copy(), IDS[:3], seed=0, min_coverage=0.1)
+    np.testing.assert_allclose(view.to_numpy(), want.to_numpy(), atol=1e-12)
+    assert len(passes) == 5 and "v" not in backed.obsm
     backed.file.close()
     tirosh[:100].copy().write_h5ad(path)
     score(ad.read_h5ad(path, backed="r"), IDS[:3], seed=0, min_coverage=0.1)
-    assert len(passes) == 4 and first.shape[0] == tirosh.n_obs
+    assert len(passes) == 6 and first.shape[0] == tirosh.n_obs
 
 
 def test_low_coverage_refused_never_scored_on_nothing(tirosh):
