@@ -188,23 +188,41 @@ def column_values(
 ) -> np.ndarray:
     """Some columns of X (or a layer), cells x columns as float64, read a row chunk at a time.
 
-    ``adata[:, gene].X`` of a backed AnnData reads the whole matrix; this reads
-    :func:`iter_chunks` blocks and keeps the columns (the same values, as float64).
+    ``adata[:, gene].X`` of a backed AnnData reads the whole matrix; this keeps the
+    columns of each :func:`iter_chunks` block (:func:`only_columns`; the same values, as float64).
     """
     columns = list(columns)
     if any(not 0 <= c < adata.n_vars for c in columns):
         raise IndexError(f"column numbers {columns} are not all among the {adata.n_vars} genes")
-    out = np.zeros((adata.n_obs, len(columns)))
-    for a, b, block in iter_chunks(adata, layer, chunk_size):
-        out[a:b] = block[:, columns].toarray()
-    return out
+    keep = np.zeros(adata.n_vars, dtype=bool)
+    keep[columns] = True
+    return only_columns(adata, keep, layer, chunk_size)[:, columns].toarray().astype(np.float64)
+
+
+_BLOCK = 1 << 24
+"""Stored values counted per block in :func:`positive_per_row` (its temporaries stay ~100 MB)."""
+
+
+def positive_per_row(mat) -> np.ndarray:
+    """Values > 0 per row (genes detected per cell), without a boolean copy of the matrix."""
+    if not sp.issparse(mat):
+        return np.asarray((mat > 0).sum(axis=1)).ravel().astype(np.int32)
+    mat = sp.csr_matrix(mat)
+    out = np.zeros(mat.shape[0], dtype=np.int64)
+    step = max(1, _BLOCK // max(1, mat.nnz // max(1, mat.shape[0])))
+    for a in range(0, mat.shape[0], step):
+        b = min(a + step, mat.shape[0])
+        s, e = mat.indptr[a], mat.indptr[b]
+        rows = np.repeat(np.arange(b - a), np.diff(mat.indptr[a : b + 1]))
+        out[a:b] = np.bincount(rows[mat.data[s:e] > 0], minlength=b - a)
+    return out.astype(np.int32)
 
 
 def genes_detected(adata: ad.AnnData, layer: str | None = None, chunk_size: int = 10_000) -> np.ndarray:
     """Genes with a value above 0 per cell (``(X > 0).sum(1)``), read a row chunk at a time."""
     out = np.zeros(adata.n_obs, dtype=np.int64)
     for a, b, block in iter_chunks(adata, layer, chunk_size):
-        out[a:b] = np.asarray((block > 0).sum(axis=1)).ravel()
+        out[a:b] = positive_per_row(block)
     return out
 
 

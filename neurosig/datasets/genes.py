@@ -222,6 +222,8 @@ def harmonised_gene_names(
     dup = names[names.duplicated(keep=False)]
     report["merged_duplicates"] = int(dup.nunique())
     report["duplicate_examples"] = sorted(set(dup))[:20]
+    report["n_output_genes"] = int(names.nunique())
+    report["gene_table_source"] = gene_tables().source["source"]
     return names, report
 
 
@@ -250,6 +252,4 @@ def harmonise_genes(
     else:
         adata = _merge_columns(adata, names)
     adata.var_names.name = None
-    report["n_output_genes"] = int(adata.n_vars)
-    report["gene_table_source"] = gene_tables().source["source"]
     return adata, report

@@ -40,6 +40,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .. import _keys
+from .._matrix import positive_per_row
 from .._provenance import package_versions, to_plain
 from ..errors import InputDataError, ManifestError
 from ..knowledge.vocabulary import lineage_of, map_label, vocabulary
@@ -166,21 +167,6 @@ def check_values(mat, value_type: str, source: str) -> None:
     The values are read in blocks, so the checks hold no full-size temporary.
     """
     ValueStats().add(_data(mat)).check(value_type, source)
-
-
-def _positive_per_row(mat) -> np.ndarray:
-    """Values > 0 per row (genes detected per cell), without a boolean copy of the matrix."""
-    if not sp.issparse(mat):
-        return np.asarray((mat > 0).sum(axis=1)).ravel().astype(np.int32)
-    mat = sp.csr_matrix(mat)
-    out = np.zeros(mat.shape[0], dtype=np.int64)
-    step = max(1, _BLOCK // max(1, mat.nnz // max(1, mat.shape[0])))
-    for a in range(0, mat.shape[0], step):
-        b = min(a + step, mat.shape[0])
-        s, e = mat.indptr[a], mat.indptr[b]
-        rows = np.repeat(np.arange(b - a), np.diff(mat.indptr[a : b + 1]))
-        out[a:b] = np.bincount(rows[mat.data[s:e] > 0], minlength=b - a)
-    return out.astype(np.int32)
 
 
 def to_linear(mat, value_type: str):
@@ -486,7 +472,7 @@ def harmonise(
 
     new_obs, unmapped = harmonised_obs(obs, schema, dataset_id, strict_labels)
     mat, var = work.X, work.var
-    new_obs["n_genes"] = _positive_per_row(mat)
+    new_obs["n_genes"] = positive_per_row(mat)
     new_obs["total_linear"] = np.asarray(mat.sum(axis=1)).ravel().astype(np.float64)
     in_place = not keep_counts and vt.layer == "counts" and linear is not None
     if in_place:

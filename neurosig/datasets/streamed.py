@@ -31,12 +31,12 @@ import scipy.sparse as sp
 
 from .. import _keys
 from .._h5ad_writer import StreamingH5ad
+from .._matrix import positive_per_row
 from .._provenance import to_plain
 from ..errors import InputDataError
-from .genes import gene_tables, harmonised_gene_names, merge, merge_plan
+from .genes import harmonised_gene_names, merge, merge_plan
 from .harmonise import (
     ValueStats,
-    _positive_per_row,
     harmonise_record,
     harmonised_obs,
     log_normalise,
@@ -149,8 +149,6 @@ def harmonise_streamed(
             indicator, out_var = None, probe.var.copy()
             out_var.index = names
         out_var.index.name = None
-        gene_report["n_output_genes"] = int(len(out_var))
-        gene_report["gene_table_source"] = gene_tables().source["source"]
         gene_report["non_gene_rows_dropped"] = [str(n) for n in var.index[non_gene]]
 
         source = sparse_dataset(f[key])
@@ -180,7 +178,7 @@ def harmonise_streamed(
                 keep = np.flatnonzero(~empty[a:b])
                 if len(keep) < b - a:
                     linear = linear[keep]
-                n_genes.append(_positive_per_row(linear))
+                n_genes.append(positive_per_row(linear))
                 totals.append(np.asarray(linear.sum(axis=1)).ravel().astype(np.float64))
                 writer.append(log_normalise(linear, copy=False))
             if empty.all():
